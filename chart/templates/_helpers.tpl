@@ -1,0 +1,45 @@
+{{/*
+Names and labels, computed in one place. Helpers that take a component are
+called with (dict "ctx" $ "component" "frontend").
+*/}}
+
+{{- define "meme-generator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* release-chart, or the release name alone when it already contains the chart name. */}}
+{{- define "meme-generator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "meme-generator.componentName" -}}
+{{- printf "%s-%s" (include "meme-generator.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "meme-generator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels never change after a release: name, instance and component only. */}}
+{{- define "meme-generator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "meme-generator.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "meme-generator.labels" -}}
+helm.sh/chart: {{ include "meme-generator.chart" .ctx }}
+{{ include "meme-generator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: {{ include "meme-generator.name" .ctx }}
+{{- end }}

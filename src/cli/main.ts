@@ -1,0 +1,92 @@
+// The one program of the container image: each tier runs it with a subcommand.
+import { existsSync, readFileSync } from "node:fs";
+import { ConfigError, shownDefault, type Variable } from "../shared/env.js";
+import { NatsUnavailableError } from "../shared/nats.js";
+import { QueueConfigError } from "../shared/queue.js";
+
+interface Command {
+  summary: string;
+  /** The environment variables the command reads, for its --help. */
+  variables(): Promise<Record<string, Variable<unknown>>>;
+  run(args: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  provision: {
+    summary: "create or reconcile the JetStream stream and durable consumer, then exit",
+    variables: async () => (await import("../provision/provision.js")).variables,
+    async run() {
+      const { provision } = await import("../provision/provision.js");
+      await provision();
+      return 0;
+    },
+  },
+};
+
+/** The version in package.json, found upward from here: src/cli when run by tests, dist/src/cli when built. */
+function version(): string {
+  for (let dir = new URL(".", import.meta.url); dir.pathname !== "/"; dir = new URL("..", dir)) {
+    const file = new URL("package.json", dir);
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+  }
+  return "unknown";
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    "usage: meme-generator <command> [options]",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "Settings come from environment variables (see the README); --help after a command shows its options.",
+  ].join("\n");
+}
+
+async function commandHelp(name: string, command: Command): Promise<string> {
+  const variables = Object.entries(await command.variables());
+  const width = Math.max(...variables.map(([v]) => v.length));
+  return [
+    `usage: meme-generator ${name}`,
+    "",
+    command.summary,
+    "",
+    "environment:",
+    ...variables.map(([v, spec]) => `  ${v.padEnd(width)}  ${spec.doc} Default: ${shownDefault(spec)}.`),
+  ].join("\n");
+}
+
+/** Errors that a user can act on are one line; anything else is a bug and keeps its stack. */
+function describe(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof NatsUnavailableError || error instanceof QueueConfigError) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    console.log(version());
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`meme-generator: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(await commandHelp(name, command));
+    return 0;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    console.error(`meme-generator ${name}: ${describe(error)}`);
+    return 1;
+  }
+}

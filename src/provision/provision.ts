@@ -1,0 +1,40 @@
+// `provision`: creates the request stream and the durable consumer, and brings
+// their editable settings in line with the configuration. Run by the chart as a
+// post-install / post-upgrade hook, and by `npm start` before the services.
+import { readEnv } from "../shared/env.js";
+import { createLogger } from "../shared/log.js";
+import { connectJetStream } from "../shared/nats.js";
+import { ensureQueue, type QueueReport, type QueueSettings } from "../shared/queue.js";
+import { common, nats, queue } from "../shared/variables.js";
+
+export const variables = { ...common, ...nats, ...queue };
+
+export function queueSettings(env: NodeJS.ProcessEnv): QueueSettings & { servers: string[]; connectTimeout: number; logLevel: string } {
+  const v = readEnv(variables, env);
+  return {
+    servers: v.NATS_URL,
+    connectTimeout: v.NATS_CONNECT_TIMEOUT,
+    logLevel: v.LOG_LEVEL,
+    stream: v.NATS_STREAM,
+    consumer: v.NATS_CONSUMER,
+    subject: v.NATS_REQUEST_SUBJECT,
+    replicas: v.NATS_STREAM_REPLICAS,
+    maxBytes: v.NATS_STREAM_MAX_BYTES,
+    maxMsgSize: v.NATS_MAX_MSG_SIZE,
+    ackWaitSeconds: v.NATS_ACK_WAIT,
+    maxDeliver: v.NATS_MAX_DELIVER,
+  };
+}
+
+export async function provision(env: NodeJS.ProcessEnv = process.env): Promise<QueueReport> {
+  const settings = queueSettings(env);
+  const log = createLogger(settings.logLevel, "provision");
+  const { nc, jsm } = await connectJetStream(settings.servers, settings.connectTimeout, "meme-generator-provision");
+  try {
+    const report = await ensureQueue(jsm, settings, true);
+    log.info({ streamName: settings.stream, consumerName: settings.consumer, ...report }, `stream ${report.stream}, consumer ${report.consumer}`);
+    return report;
+  } finally {
+    await nc.close();
+  }
+}

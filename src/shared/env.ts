@@ -1,0 +1,127 @@
+// Environment variables: one declaration per variable (rule, default, text),
+// read and validated at start. A bad value stops the process with one line that
+// names the variable and the rule.
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface Variable<T> {
+  /** Human text for the README table. */
+  readonly doc: string;
+  /** The rule, as the error message states it. */
+  readonly rule: string;
+  /** Value used when the variable is unset or empty; absent means required. */
+  readonly fallback?: T;
+  /** Default as written in the README; defaults to `String(fallback)`. */
+  readonly shownDefault?: string;
+  parse(raw: string): T | undefined;
+}
+
+type Values<S> = { [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
+
+export function string(doc: string, fallback?: string, pattern?: { re: RegExp; rule: string }): Variable<string> {
+  return {
+    doc,
+    fallback,
+    rule: pattern?.rule ?? "must not be empty",
+    parse: (raw) => (pattern && !pattern.re.test(raw) ? undefined : raw),
+  };
+}
+
+export function integer(doc: string, fallback: number | undefined, min: number, max: number): Variable<number> {
+  return {
+    doc,
+    fallback,
+    rule: `must be a whole number from ${min} to ${max}`,
+    parse: (raw) => {
+      if (!/^-?\d+$/.test(raw.trim())) return undefined;
+      const value = Number(raw);
+      return value >= min && value <= max ? value : undefined;
+    },
+  };
+}
+
+export function boolean(doc: string, fallback: boolean): Variable<boolean> {
+  return {
+    doc,
+    fallback,
+    rule: "must be true or false",
+    parse: (raw) => ({ true: true, false: false, "1": true, "0": false })[raw.trim().toLowerCase()],
+  };
+}
+
+export function oneOf<const T extends string>(doc: string, fallback: T, choices: readonly T[]): Variable<T> {
+  return {
+    doc,
+    fallback,
+    rule: `must be one of ${choices.join(", ")}`,
+    parse: (raw) => choices.find((choice) => choice === raw.trim()),
+  };
+}
+
+/** A comma-separated list of URLs with one of the given schemes. */
+export function urls(doc: string, fallback: string, schemes: readonly string[]): Variable<string[]> {
+  const rule = `must be a comma-separated list of ${schemes.map((s) => `${s}://`).join(" or ")} URLs`;
+  return {
+    doc,
+    fallback: fallback.split(","),
+    shownDefault: fallback,
+    rule,
+    parse: (raw) => {
+      const list = raw.split(",").map((item) => item.trim()).filter(Boolean);
+      const valid = list.length > 0 && list.every((item) => {
+        try {
+          const url = new URL(item);
+          return schemes.includes(url.protocol.replace(/:$/, "")) && url.hostname !== "";
+        } catch {
+          return false;
+        }
+      });
+      return valid ? list : undefined;
+    },
+  };
+}
+
+/** A byte size written as a whole number with an optional binary suffix (K, M, G). */
+export function bytes(doc: string, fallback: string, min: number, max: number): Variable<number> {
+  const parseSize = (raw: string) => {
+    const match = /^(\d+)\s*([KMG]i?B?|B)?$/i.exec(raw.trim());
+    if (!match) return undefined;
+    const unit = (match[2] ?? "").charAt(0).toUpperCase();
+    const scale = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[unit] ?? 1;
+    return Number(match[1]) * scale;
+  };
+  return {
+    doc,
+    fallback: parseSize(fallback),
+    shownDefault: fallback,
+    rule: `must be a size such as 512K, 8M or 1G, from ${min} to ${max} bytes`,
+    parse: (raw) => {
+      const value = parseSize(raw);
+      return value !== undefined && value >= min && value <= max ? value : undefined;
+    },
+  };
+}
+
+/** Reads every declared variable; the first bad one throws a ConfigError naming it. */
+export function readEnv<S extends Record<string, Variable<unknown>>>(specs: S, env: NodeJS.ProcessEnv = process.env): Values<S> {
+  const result: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") {
+      if (spec.fallback === undefined) throw new ConfigError(`${name} is required: it ${spec.rule}`);
+      result[name] = spec.fallback;
+      continue;
+    }
+    const value = spec.parse(raw);
+    if (value === undefined) throw new ConfigError(`${name} ${spec.rule} (got ${JSON.stringify(raw)})`);
+    result[name] = value;
+  }
+  return result as Values<S>;
+}
+
+export function shownDefault(spec: Variable<unknown>): string {
+  if (spec.shownDefault !== undefined) return spec.shownDefault;
+  return spec.fallback === undefined ? "(required)" : String(spec.fallback);
+}

@@ -1,0 +1,40 @@
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export class NatsUnavailableError extends Error {
+  override name = "NatsUnavailableError";
+}
+
+export interface JetStreamConnection {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+}
+
+/**
+ * Connects to NATS and checks that JetStream answers, retrying while the server
+ * cannot be reached (it may still be starting) until `timeoutSeconds` pass. A
+ * server that answers without JetStream fails at once: waiting will not help.
+ */
+export async function connectJetStream(servers: string[], timeoutSeconds: number, name: string): Promise<JetStreamConnection> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const where = servers.join(",");
+  let lastError = "no attempt";
+  while (Date.now() < deadline) {
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connect({ servers, name, timeout: Math.min(5000, Math.max(500, deadline - Date.now())), maxReconnectAttempts: -1 });
+      const jsm = await jetstreamManager(nc);
+      return { nc, jsm };
+    } catch (error) {
+      if (nc) await nc.close().catch(() => undefined);
+      // The client raises JetStreamNotEnabled ("jetstream is not enabled"), a class it does not export.
+      if (error instanceof Error && /jetstream (is )?not enabled/i.test(error.message)) {
+        throw new NatsUnavailableError(`NATS at ${where} answers but has no JetStream: start nats-server with -js (or enable jetstream in its config)`);
+      }
+      lastError = error instanceof Error ? error.message : String(error);
+      await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+    }
+  }
+  throw new NatsUnavailableError(`NATS at ${where} could not be reached within ${timeoutSeconds} s (last error: ${lastError})`);
+}

@@ -1,0 +1,57 @@
+import { connect } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import t from "tap";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { binaryOnPath, MissingBinaryError, natsFlavours, startNats, startRedis } from "./servers.js";
+
+for (const flavour of natsFlavours) {
+  t.test(`nats-server (${flavour}) starts on free ports with JetStream and stops at teardown`, async (t) => {
+    const server = await startNats(t, flavour);
+    t.not(server.port, 4222, "never the default client port");
+    t.not(server.monitorPort, 8222, "never the default monitoring port");
+    t.match(server.version, flavour === "debian" ? /^v2\.9\./ : /^v2\.1\d\./);
+    const jsz = (await (await fetch(`http://${server.monitoringEndpoint}/jsz`)).json()) as { config?: { store_dir?: string } };
+    t.ok(jsz.config?.store_dir?.startsWith(server.storeDir), "JetStream stores in the test's temp folder");
+    const nc = await connect({ servers: server.url });
+    t.equal(nc.info?.jetstream, true, "the server announces JetStream");
+    await nc.close();
+    await server.stop();
+    await t.rejects(connect({ servers: server.url, timeout: 500, reconnect: false }), "nothing listens after stop");
+  });
+}
+
+t.test("a nats-server can be started without JetStream, like Debian's packaged service", async (t) => {
+  const server = await startNats(t, "debian", { jetstream: false });
+  const nc = await connect({ servers: server.url });
+  t.notOk(nc.info?.jetstream, "no JetStream announced");
+  await nc.close();
+});
+
+t.test("redis-server starts on a free port, keeps nothing and restarts on the same port", async (t) => {
+  const server = await startRedis(t);
+  t.not(server.port, 6379);
+  const redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  t.teardown(() => redis.disconnect());
+  await redis.connect();
+  t.equal(await redis.config("GET", "save").then((r) => (r as string[])[1]), "");
+  await redis.set("k", "v");
+  await server.restart();
+  await redis.ping().catch(() => undefined);
+  t.equal(await redis.get("k"), null, "a restart loses the data: no persistence");
+});
+
+t.test("a missing binary fails with one line naming how to get it", async (t) => {
+  t.throws(() => binaryOnPath("surely-not-a-server", "apt-get install surely-not-a-server"), new MissingBinaryError("surely-not-a-server not found: install it with `apt-get install surely-not-a-server`"));
+  const empty = mkdtempSync(join(tmpdir(), "meme-toolchain-"));
+  t.teardown(() => rmSync(empty, { recursive: true, force: true }));
+  const check = spawnSync(process.execPath, [fileURLToPath(new URL("../toolchain/toolchain.mjs", import.meta.url)), "--check"], {
+    env: { ...process.env, MEME_TOOLCHAIN_CACHE: empty },
+    encoding: "utf8",
+  });
+  t.equal(check.status, 1, "the toolchain check fails when nothing is built");
+  t.match(check.stderr, /^nats-server is not built: run `npm run toolchain` \(builds it from test\/toolchain\/nats-server\/go.mod into /m);
+});

@@ -1,0 +1,99 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import t from "tap";
+import { provision, queueSettings } from "../../src/provision/provision.js";
+import { DUPLICATE_WINDOW_SECONDS } from "../../src/shared/queue.js";
+import { freePort, natsFlavours, startNats } from "../harness/servers.js";
+
+const quiet = { LOG_LEVEL: "silent" };
+
+t.test("settings come from the documented variables and their defaults", async (t) => {
+  const s = queueSettings({});
+  t.match(s, {
+    servers: ["nats://127.0.0.1:4222"],
+    stream: "MEMES",
+    consumer: "meme-generator",
+    subject: "meme.request",
+    replicas: 1,
+    maxBytes: 256 * 1024 ** 2,
+    maxMsgSize: 64 * 1024,
+    ackWaitSeconds: 30,
+    maxDeliver: 5,
+    connectTimeout: 30,
+  });
+  t.throws(() => queueSettings({ NATS_STREAM: "memes.v2" }), { message: /^NATS_STREAM must be 1–64 letters, digits, _ or - \(a JetStream name\) \(got "memes.v2"\)$/ });
+  t.throws(() => queueSettings({ NATS_REQUEST_SUBJECT: "meme.*" }), { message: /^NATS_REQUEST_SUBJECT must be a NATS subject without wildcards/ });
+});
+
+for (const flavour of natsFlavours) {
+  t.test(`provision on nats-server (${flavour})`, async (t) => {
+    const server = await startNats(t, flavour);
+    const env = { ...quiet, NATS_URL: server.url };
+    const nc = await connect({ servers: server.url });
+    t.teardown(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+
+    t.same(await provision(env), { stream: "created", consumer: "created", changes: [] }, "a fresh server gets both");
+    const stream = await jsm.streams.info("MEMES");
+    t.match(stream.config, {
+      subjects: ["meme.request"],
+      retention: "workqueue",
+      storage: "file",
+      discard: "new",
+      max_msg_size: 65536,
+      max_bytes: 256 * 1024 ** 2,
+      duplicate_window: DUPLICATE_WINDOW_SECONDS * 1e9,
+      num_replicas: 1,
+    });
+    const consumer = await jsm.consumers.info("MEMES", "meme-generator");
+    t.match(consumer.config, { durable_name: "meme-generator", ack_policy: "explicit", filter_subject: "meme.request", ack_wait: 30e9, max_deliver: 5 });
+    t.notOk(consumer.config.inactive_threshold, "no inactivity threshold: the consumer survives the backend at zero");
+
+    t.same(await provision(env), { stream: "unchanged", consumer: "unchanged", changes: [] }, "a second run changes nothing");
+
+    const changed = await provision({ ...env, NATS_STREAM_MAX_BYTES: "512M", NATS_ACK_WAIT: "60", NATS_MAX_DELIVER: "3" });
+    t.same(changed, {
+      stream: "updated",
+      consumer: "updated",
+      changes: [`stream.max_bytes: ${256 * 1024 ** 2} → ${512 * 1024 ** 2}`, "consumer.ack_wait: 30000000000 → 60000000000", "consumer.max_deliver: 5 → 3"],
+    });
+    t.equal((await jsm.streams.info("MEMES")).config.max_bytes, 512 * 1024 ** 2);
+    t.match((await jsm.consumers.info("MEMES", "meme-generator")).config, { ack_wait: 60e9, max_deliver: 3 });
+
+    await jsm.streams.delete("MEMES");
+    await jsm.streams.add({ name: "MEMES", subjects: ["meme.request"], storage: "memory", retention: "workqueue" });
+    await t.rejects(provision(env), {
+      name: "QueueConfigError",
+      message: "stream MEMES has storage memory, which JetStream cannot change in place; delete the stream (its queued requests go with it) and provision again",
+    });
+  });
+}
+
+t.test("a NATS without JetStream is named as such, at once", async (t) => {
+  const server = await startNats(t, "debian", { jetstream: false });
+  const started = Date.now();
+  await t.rejects(provision({ ...quiet, NATS_URL: server.url, NATS_CONNECT_TIMEOUT: "20" }), {
+    name: "NatsUnavailableError",
+    message: `NATS at ${server.url} answers but has no JetStream: start nats-server with -js (or enable jetstream in its config)`,
+  });
+  t.ok(Date.now() - started < 5000, "does not wait out the timeout");
+});
+
+t.test("an unreachable NATS fails after the connect timeout with the reason", async (t) => {
+  const url = `nats://127.0.0.1:${await freePort()}`;
+  const started = Date.now();
+  await t.rejects(provision({ ...quiet, NATS_URL: url, NATS_CONNECT_TIMEOUT: "2" }), {
+    name: "NatsUnavailableError",
+    message: new RegExp(`^NATS at ${url} could not be reached within 2 s \\(last error: .+\\)$`),
+  });
+  const waited = Date.now() - started;
+  t.ok(waited >= 1900 && waited < 6000, `waited ${waited} ms for a 2 s timeout`);
+});
+
+t.test("provision waits for a NATS that is still starting", async (t) => {
+  const server = await startNats(t, "pinned");
+  await server.stop();
+  const pending = provision({ ...quiet, NATS_URL: server.url, NATS_CONNECT_TIMEOUT: "20" });
+  setTimeout(() => void server.start(), 1500);
+  t.same(await pending, { stream: "created", consumer: "created", changes: [] });
+});

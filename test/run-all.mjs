@@ -1,0 +1,108 @@
+// `npm test`: every suite in one go. Each step runs even when an earlier one
+// failed, so the closing line `N passed, N failed` counts everything that ran.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { toolPath } from "./toolchain/toolchain.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const artifacts = join(root, ".artifacts");
+const bin = (/** @type {string} */ name) => join(root, "node_modules", ".bin", name);
+
+/**
+ * @typedef {{ passed: number, failed: number, note?: string }} Count
+ * @typedef {(output: string, code: number) => Count} Counter
+ * @typedef {{ name: string, command: () => [string, string[]], quiet?: boolean, count?: Counter }} Step
+ */
+
+/** A step that is one check: it passes when the command exits 0. @type {Counter} */
+const single = (_output, code) => ({ passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 });
+
+/** tap prints `# { total: 64, pass: 63, fail: 1 }` last; a coverage shortfall only sets the exit code. @type {Counter} */
+function tapCount(output, code) {
+  const summary = /^# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?/m.exec(output);
+  if (!summary) return { passed: 0, failed: 1, note: "tap printed no summary" };
+  const passed = Number(summary[2] ?? 0);
+  const failed = Number(summary[3] ?? 0);
+  const coverage = [...output.matchAll(/^# ERROR: incomplete (\w+) coverage \(([\d.]+)%\)/gm)].map((m) => `${m[1]} ${m[2]}%`);
+  if (coverage.length > 0) return { passed, failed: failed + 1, note: `coverage under the bar set in package.json: ${coverage.join(", ")}` };
+  if (code !== 0 && failed === 0) return { passed, failed: 1, note: `tap exited ${code}` };
+  return { passed, failed };
+}
+
+/** helm-unittest prints `Tests:       1 failed, 12 passed, 13 total`. @type {Counter} */
+function unittestCount(output, code) {
+  const line = /^Tests:\s+(.*)$/m.exec(output);
+  if (!line) return { passed: 0, failed: 1, note: "helm-unittest printed no test count" };
+  const passed = Number(/(\d+) passed/.exec(line[1] ?? "")?.[1] ?? 0);
+  const failed = Number(/(\d+) failed/.exec(line[1] ?? "")?.[1] ?? 0);
+  if (code !== 0 && failed === 0) return { passed, failed: 1, note: `helm-unittest exited ${code}` };
+  return { passed, failed };
+}
+
+/** @type {Step[]} */
+const steps = [
+  { name: "lint", command: () => [bin("eslint"), ["--max-warnings", "0", "."]] },
+  { name: "typecheck", command: () => [bin("tsc"), ["-p", "tsconfig.json"]] },
+  { name: "tap", command: () => [bin("tap"), ["--reporter=tap"]], quiet: true, count: tapCount },
+  { name: "helm 3 lint", command: () => [toolPath("helm3"), ["lint", "--strict", "chart"]] },
+  { name: "helm 4 lint", command: () => [toolPath("helm4"), ["lint", "--strict", "chart"]] },
+  {
+    name: "helm unittest",
+    command: () => [toolPath("helm-unittest"), ["--strict", "--color=false", "-f", "tests/**/*_test.yaml", "chart"]],
+    count: unittestCount,
+  },
+];
+
+/** @param {string} file @param {string[]} args @returns {Promise<{ output: string, code: number }>} */
+function run(file, args) {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd: root, env: { ...process.env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", (error) => resolve({ output: `${output}${error.message}\n`, code: 127 }));
+    child.on("close", (code) => resolve({ output, code: code ?? 1 }));
+  });
+}
+
+/** tap's full output goes to .artifacts/; the log shows the files and, on failure, everything. @param {Step} step @param {string} output @param {Count} count */
+function shown(step, output, count) {
+  if (!step.quiet || count.failed > 0) return output;
+  return output
+    .split("\n")
+    .filter((line) => /^(ok|not ok|#)/.test(line) || /^(Statements|Branches|Functions|Lines)\s+:/.test(line))
+    .join("\n");
+}
+
+mkdirSync(artifacts, { recursive: true });
+const totals = { passed: 0, failed: 0 };
+const rows = [];
+for (const step of steps) {
+  const started = Date.now();
+  process.stdout.write(`\n── ${step.name} ${"─".repeat(Math.max(0, 60 - step.name.length))}\n`);
+  let result;
+  try {
+    const [file, args] = step.command();
+    result = await run(file, args);
+  } catch (error) {
+    result = { output: `${/** @type {Error} */ (error).message}\n`, code: 127 };
+  }
+  /** @type {Count} */
+  const count = (step.count ?? single)(result.output, result.code);
+  writeFileSync(join(artifacts, `test-${step.name.replace(/\W+/g, "-")}.log`), result.output);
+  const text = shown(step, result.output, count).trimEnd();
+  if (text) process.stdout.write(`${text}\n`);
+  if (count.note) process.stdout.write(`${step.name}: ${count.note}\n`);
+  totals.passed += count.passed;
+  totals.failed += count.failed;
+  rows.push([step.name, count.passed, count.failed, ((Date.now() - started) / 1000).toFixed(1)]);
+}
+
+process.stdout.write("\n── summary ─────────────────────────────────────────────────\n");
+for (const [name, passed, failed, seconds] of rows) {
+  process.stdout.write(`${failed ? "FAIL" : "ok  "}  ${String(name).padEnd(16)} ${String(passed).padStart(5)} passed ${String(failed).padStart(3)} failed  ${seconds} s\n`);
+}
+process.stdout.write(`${totals.passed} passed, ${totals.failed} failed\n`);
+process.exitCode = totals.failed > 0 ? 1 : 0;

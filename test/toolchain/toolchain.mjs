@@ -1,0 +1,179 @@
+// Builds the pinned chart and broker toolchain from the Go modules beside this
+// file and keeps the binaries in a cache outside the repository, keyed by the
+// pins, so that fresh clones reuse what an earlier clone built.
+//
+//   node test/toolchain/toolchain.mjs          build what is missing, print paths
+//   node test/toolchain/toolchain.mjs --check  exit 1 when something is missing
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * One binary built from one pinning module.
+ * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[] }} Tool
+ */
+
+/** Helm 3 defaults `.Capabilities.KubeVersion` to v1.20 unless told the Kubernetes minor it links. */
+function helm3KubeFlags(/** @type {string} */ moduleDir) {
+  const clientGo = goListVersion(moduleDir, "k8s.io/client-go"); // v0.36.3 → Kubernetes 1.36
+  const [, minor] = clientGo.replace(/^v/, "").split(".");
+  return ["chartutil", "lint/rules"].flatMap((pkg) => [
+    `-X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMajor=1`,
+    `-X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMinor=${minor}`,
+  ]);
+}
+
+/** @type {Tool[]} */
+export const tools = [
+  {
+    name: "helm3",
+    module: "helm3",
+    pkg: "helm.sh/helm/v3/cmd/helm",
+    versionOf: "helm.sh/helm/v3",
+    ldflags: (version, dir) => [`-X helm.sh/helm/v3/internal/version.version=${version}`, ...helm3KubeFlags(dir)],
+  },
+  {
+    name: "helm-unittest",
+    module: "helm3",
+    pkg: "github.com/helm-unittest/helm-unittest/cmd/helm-unittest",
+    versionOf: "github.com/helm-unittest/helm-unittest",
+    ldflags: (version, dir) => [
+      `-X github.com/helm-unittest/helm-unittest/internal/build.version=${version.replace(/^v/, "")}`,
+      ...helm3KubeFlags(dir),
+    ],
+  },
+  {
+    name: "helm4",
+    module: "helm4",
+    pkg: "helm.sh/helm/v4/cmd/helm",
+    versionOf: "helm.sh/helm/v4",
+    ldflags: (version) => [`-X helm.sh/helm/v4/internal/version.version=${version}`],
+  },
+  {
+    name: "nats-server",
+    module: "nats-server",
+    pkg: "github.com/nats-io/nats-server/v2",
+    versionOf: "github.com/nats-io/nats-server/v2",
+    ldflags: () => [],
+  },
+];
+
+/** @param {string} moduleDir @param {string} mod */
+function goListVersion(moduleDir, mod) {
+  return execFileSync("go", ["list", "-m", "-f", "{{.Version}}", mod], { cwd: moduleDir, encoding: "utf8" }).trim();
+}
+
+export function cacheRoot() {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return process.env.MEME_TOOLCHAIN_CACHE || join(base, "meme-generator", "toolchain");
+}
+
+/** @type {string | undefined} */
+let goEnvCache;
+function goEnv() {
+  if (goEnvCache) return goEnvCache;
+  const result = spawnSync("go", ["env", "GOVERSION", "GOOS", "GOARCH"], { encoding: "utf8" });
+  if (result.error || result.status !== 0) {
+    throw new Error("go is not on PATH: install the Go toolchain (go.dev/dl or the golang-go package) to build helm, helm-unittest and nats-server");
+  }
+  goEnvCache = result.stdout.trim().split("\n").join(" ");
+  return goEnvCache;
+}
+
+/** The version the pins select and the linker flags that stamp it. */
+function recipe(/** @type {Tool} */ tool) {
+  const moduleDir = join(here, tool.module);
+  const version = goListVersion(moduleDir, tool.versionOf);
+  const ldflags = ["-s", "-w", ...tool.ldflags(version, moduleDir)].join(" ");
+  return { moduleDir, version, ldflags };
+}
+
+/** The cache folder of a tool: it changes whenever its pins, its flags or the Go toolchain change. */
+export function toolDir(/** @type {Tool} */ tool, { moduleDir, ldflags } = recipe(tool)) {
+  const hash = createHash("sha256");
+  hash.update(`${tool.name}\n${tool.pkg}\n${goEnv()}\n${ldflags}\n`);
+  for (const file of ["go.mod", "go.sum"]) hash.update(readFileSync(join(moduleDir, file)));
+  return join(cacheRoot(), `${tool.name}-${hash.digest("hex").slice(0, 16)}`);
+}
+
+const located = new Map();
+
+/** Absolute path of a built tool, or an Error saying how to build it. */
+export function toolPath(/** @type {string} */ name) {
+  const known = located.get(name);
+  if (known) return known;
+  const tool = tools.find((t) => t.name === name);
+  if (!tool) throw new Error(`unknown tool ${name}`);
+  const binary = join(toolDir(tool), name);
+  if (!existsSync(binary)) throw new Error(`${name} is not built: run \`npm run toolchain\` (builds it from test/toolchain/${tool.module}/go.mod into ${cacheRoot()})`);
+  located.set(name, binary);
+  return binary;
+}
+
+/** Builds one tool unless its keyed cache folder already holds it. */
+function build(/** @type {Tool} */ tool) {
+  const pinned = recipe(tool);
+  const { moduleDir, version, ldflags } = pinned;
+  const dir = toolDir(tool, pinned);
+  const binary = join(dir, tool.name);
+  if (existsSync(binary)) return { binary, built: false };
+  const staging = `${dir}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const started = Date.now();
+  process.stderr.write(`toolchain: building ${tool.name} ${version} …\n`);
+  const result = spawnSync("go", ["build", "-trimpath", "-ldflags", ldflags, "-o", join(staging, tool.name), tool.pkg], {
+    cwd: moduleDir,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },
+  });
+  if (result.status !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error(`toolchain: go build of ${tool.pkg} failed (exit ${result.status})`);
+  }
+  writeFileSync(join(staging, "VERSION"), `${version}\n`);
+  // A helm plugin folder, so that `helm unittest` works with the cached helm too.
+  if (tool.name === "helm-unittest") {
+    writeFileSync(
+      join(staging, "plugin.yaml"),
+      `name: unittest\nversion: "${version.replace(/^v/, "")}"\nusage: unit tests for helm charts\ndescription: helm-unittest built from the pinned module\ncommand: "$HELM_PLUGIN_DIR/helm-unittest"\n`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+  process.stderr.write(`toolchain: built ${tool.name} ${version} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return { binary, built: true };
+}
+
+function main() {
+  const check = process.argv.includes("--check");
+  let missing = 0;
+  for (const tool of tools) {
+    if (check) {
+      try {
+        console.log(`${tool.name}\t${toolPath(tool.name)}`);
+      } catch (error) {
+        console.error(/** @type {Error} */ (error).message);
+        missing++;
+      }
+      continue;
+    }
+    const { binary, built } = build(tool);
+    console.log(`${tool.name}\t${binary}${built ? "" : "\t(cached)"}`);
+  }
+  process.exitCode = missing ? 1 : 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (error) {
+    console.error(/** @type {Error} */ (error).message);
+    process.exitCode = 1;
+  }
+}
