@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# One image for every tier: the CLI is the entrypoint and the chart picks the
+# subcommand (frontend, backend, provision, ...). Node 26 is the current LTS; the
+# code also runs on Node 20.
+ARG NODE_IMAGE=node:26-trixie-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The image's own `node` user (uid 1000); the chart also sets runAsNonRoot and a
+# read-only root filesystem, with an emptyDir on /tmp for the only writes.
+USER 1000:1000
+ENV TMPDIR=/tmp
+EXPOSE 8080 9090
+# /bin/sh stays in the image: the in-pod CPU load test runs `sh -c` in the frontend.
+ENTRYPOINT ["node", "/app/dist/src/cli/bin.js"]
+CMD ["--help"]
