@@ -83,20 +83,19 @@ export function urls(doc: string, fallback: string, schemes: readonly string[]):
   };
 }
 
-/** A byte size written as a whole number with an optional binary suffix (K, M, G). */
+/** A byte size written the way Kubernetes writes quantities: 64Ki, 256Mi, 1Gi (binary) or 500k, 8M, 1G (decimal). */
 export function bytes(doc: string, fallback: string, min: number, max: number): Variable<number> {
+  const scales: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
   const parseSize = (raw: string) => {
-    const match = /^(\d+)\s*([KMG]i?B?|B)?$/i.exec(raw.trim());
-    if (!match) return undefined;
-    const unit = (match[2] ?? "").charAt(0).toUpperCase();
-    const scale = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[unit] ?? 1;
-    return Number(match[1]) * scale;
+    const match = /^(\d+)([kKMGT]i?)?$/.exec(raw.trim());
+    const scale = scales[match?.[2] ?? ""];
+    return match && scale !== undefined ? Number(match[1]) * scale : undefined;
   };
   return {
     doc,
     fallback: parseSize(fallback),
     shownDefault: fallback,
-    rule: `must be a size such as 512K, 8M or 1G, from ${min} to ${max} bytes`,
+    rule: `must be a size such as 64Ki, 256Mi or 1Gi, from ${min} to ${max} bytes`,
     parse: (raw) => {
       const value = parseSize(raw);
       return value !== undefined && value >= min && value <= max ? value : undefined;

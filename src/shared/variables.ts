@@ -21,8 +21,8 @@ export const nats = {
 /** The settings `provision` applies to the stream and the consumer. */
 export const queue = {
   NATS_STREAM_REPLICAS: integer("Replicas of the stream (1, or up to the size of the NATS cluster).", 1, 1, 5),
-  NATS_STREAM_MAX_BYTES: bytes("Size limit of the stream; publishes are refused past it.", "256M", 1024 * 1024, 1024 ** 4),
-  NATS_MAX_MSG_SIZE: bytes("Largest request message the stream accepts.", "64K", 1024, 8 * 1024 * 1024),
+  NATS_STREAM_MAX_BYTES: bytes("Size limit of the stream; publishes are refused past it.", "256Mi", 2 ** 20, 2 ** 40),
+  NATS_MAX_MSG_SIZE: bytes("Largest request message the stream accepts.", "64Ki", 2 ** 10, 8 * 2 ** 20),
   NATS_ACK_WAIT: integer("Seconds a worker has to acknowledge a request before it is redelivered.", 30, 1, 3600),
   NATS_MAX_DELIVER: integer("Deliveries of a request before it is answered as failed and deleted.", 5, 1, 100),
 };

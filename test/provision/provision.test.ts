@@ -51,7 +51,7 @@ for (const flavour of natsFlavours) {
 
     t.same(await provision(env), { stream: "unchanged", consumer: "unchanged", changes: [] }, "a second run changes nothing");
 
-    const changed = await provision({ ...env, NATS_STREAM_MAX_BYTES: "512M", NATS_ACK_WAIT: "60", NATS_MAX_DELIVER: "3" });
+    const changed = await provision({ ...env, NATS_STREAM_MAX_BYTES: "512Mi", NATS_ACK_WAIT: "60", NATS_MAX_DELIVER: "3" });
     t.same(changed, {
       stream: "updated",
       consumer: "updated",

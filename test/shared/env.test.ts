@@ -38,15 +38,17 @@ t.test("URL lists accept several servers and only the given schemes", async (t) 
   t.equal(shownDefault(spec.U), "nats://127.0.0.1:4222");
 });
 
-t.test("sizes take binary suffixes and keep to their range", async (t) => {
-  const spec = { S: bytes("s", "64K", 1024, 1024 ** 3) };
+t.test("sizes are Kubernetes quantities: binary with i, decimal without", async (t) => {
+  const spec = { S: bytes("s", "64Ki", 1024, 2 ** 30) };
   t.equal(readEnv(spec, {}).S, 65536);
-  t.equal(readEnv(spec, { S: "8M" }).S, 8 * 1024 ** 2);
-  t.equal(readEnv(spec, { S: "1Gi" }).S, 1024 ** 3);
+  t.equal(readEnv(spec, { S: "8Mi" }).S, 8 * 2 ** 20);
+  t.equal(readEnv(spec, { S: "8M" }).S, 8e6);
+  t.equal(readEnv(spec, { S: "500k" }).S, 5e5);
+  t.equal(readEnv(spec, { S: "1Gi" }).S, 2 ** 30);
   t.equal(readEnv(spec, { S: "2048" }).S, 2048);
-  for (const bad of ["2G", "10", "lots", "1.5M"]) {
-    t.throws(() => readEnv(spec, { S: bad }), { message: /^S must be a size such as 512K, 8M or 1G, from 1024 to 1073741824 bytes/ }, bad);
+  for (const bad of ["2Gi", "10", "lots", "1.5Mi", "8MB", "2G"]) {
+    t.throws(() => readEnv(spec, { S: bad }), { message: /^S must be a size such as 64Ki, 256Mi or 1Gi, from 1024 to 1073741824 bytes/ }, bad);
   }
-  t.equal(shownDefault(spec.S), "64K");
+  t.equal(shownDefault(spec.S), "64Ki");
   t.equal(shownDefault(string("x")), "(required)");
 });
