@@ -45,6 +45,8 @@ function unittestCount(output, code) {
 const steps = [
   { name: "lint", command: () => [bin("eslint"), ["--max-warnings", "0", "."]] },
   { name: "typecheck", command: () => [bin("tsc"), ["-p", "tsconfig.json"]] },
+  { name: "build", command: () => [bin("tsc"), ["-p", "tsconfig.build.json"]] },
+  { name: "generated files", command: () => [process.execPath, ["dist/generator/bin.js", "--check"]] },
   { name: "tap", command: () => [bin("tap"), ["--reporter=tap"]], quiet: true, count: tapCount },
   { name: "helm 3 lint", command: () => [toolPath("helm3"), ["lint", "--strict", "chart"]] },
   { name: "helm 4 lint", command: () => [toolPath("helm4"), ["lint", "--strict", "chart"]] },

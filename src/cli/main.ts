@@ -1,7 +1,9 @@
 // The one program of the container image: each tier runs it with a subcommand.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ConfigError, shownDefault, type Variable } from "../shared/env.js";
 import { NatsUnavailableError } from "../shared/nats.js";
+import { projectRoot } from "../shared/project.js";
 import { QueueConfigError } from "../shared/queue.js";
 
 interface Command {
@@ -23,13 +25,8 @@ export const commands: Record<string, Command> = {
   },
 };
 
-/** The version in package.json, found upward from here: src/cli when run by tests, dist/src/cli when built. */
 function version(): string {
-  for (let dir = new URL(".", import.meta.url); dir.pathname !== "/"; dir = new URL("..", dir)) {
-    const file = new URL("package.json", dir);
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  }
-  return "unknown";
+  return (JSON.parse(readFileSync(join(projectRoot(import.meta.url), "package.json"), "utf8")) as { version: string }).version;
 }
 
 export function usage(): string {

@@ -1,0 +1,190 @@
+// From the schema and the profiles to every generated file.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { companion, type CompanionName } from "./companions.js";
+import { toYaml } from "./emit.js";
+import type { Values } from "./generated/values.js";
+import { delta, helmMerge, isPlainObject, type Plain } from "./merge.js";
+import type { Profile } from "./profile.js";
+import { defaultProfile } from "./profiles/default.js";
+import { demo } from "./profiles/demo.js";
+import { local } from "./profiles/local.js";
+import { production } from "./profiles/production.js";
+import { chartSchema, defaultOf, nodeAt, repoPath, type SchemaNode } from "./schema.js";
+import { typesSource } from "./types.js";
+import { validateValues } from "./validate.js";
+
+export const profiles: Profile[] = [defaultProfile, demo, local, production];
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function findProfile(name: string): Profile {
+  const profile = profiles.find((p) => p.name === name);
+  if (!profile) throw new UsageError(`unknown profile "${name}"; profiles: ${profiles.map((p) => p.name).join(", ")}`);
+  return profile;
+}
+
+export function defaults(root: SchemaNode): Plain {
+  return defaultOf(root, root) as Plain;
+}
+
+/** `path=value` → an overlay, the value parsed by the type the schema gives that path. */
+export function parseSet(root: SchemaNode, spec: string): Plain {
+  const eq = spec.indexOf("=");
+  const path = eq > 0 ? spec.slice(0, eq).trim() : "";
+  if (!path || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(path)) {
+    throw new UsageError(`--set ${JSON.stringify(spec)}: expected path=value, e.g. frontend.autoscaling.hpa.maxReplicas=8`);
+  }
+  const raw = spec.slice(eq + 1);
+  const keys = path.split(".");
+  const node = nodeAt(root, keys);
+  if (!node) throw new UsageError(`--set ${path}: no such value in the chart's schema`);
+  const value = raw === "null" ? null : parseAs(node, raw, path);
+  const overlay: Plain = {};
+  place(overlay, keys, value);
+  return overlay;
+}
+
+function parseAs(node: SchemaNode, raw: string, path: string): unknown {
+  const types = Array.isArray(node.type) ? node.type : node.type ? [node.type] : [];
+  const fail = (what: string) => new UsageError(`--set ${path}=${raw}: ${path} takes ${what}`);
+  if (types.includes("integer") && /^-?\d+$/.test(raw)) return Number(raw);
+  if (types.includes("number") && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if (types.includes("boolean")) {
+    if (raw === "true" || raw === "false") return raw === "true";
+    throw fail("true or false");
+  }
+  if (types.includes("string")) return raw;
+  if (types.includes("integer") || types.includes("number")) throw fail(`a ${types.includes("integer") ? "whole number" : "number"}`);
+  if (types.includes("array") || types.includes("object")) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (types.includes("array") ? Array.isArray(parsed) : isPlainObject(parsed)) return parsed;
+    } catch {
+      // reported below
+    }
+    throw fail(types.includes("array") ? "a JSON list, e.g. [\"cpu\"]" : "a JSON object, e.g. {\"key\":\"value\"}");
+  }
+  return raw;
+}
+
+export interface Built {
+  full: Values;
+  delta: Plain;
+}
+
+/** Defaults, then the profile, then each --set, merged as Helm merges values files, then validated. */
+export function build(root: SchemaNode, profile: Profile, sets: string[] = []): Built {
+  const base = defaults(root);
+  let merged = helmMerge(base, profile.values as Plain);
+  for (const spec of sets) merged = helmMerge(merged, parseSet(root, spec));
+  const full = validateValues(root, merged);
+  const changes = delta(base, merged);
+  // A noted key is shown even when it equals the default, so the reason stands beside its value.
+  for (const path of Object.keys(profile.notes)) {
+    const keys = path.split(".");
+    const value = lookup(merged, keys);
+    if (value !== undefined && lookup(changes, keys) === undefined) place(changes, keys, value);
+  }
+  return { full, delta: changes };
+}
+
+function lookup(values: unknown, keys: string[]): unknown {
+  let node = values;
+  for (const key of keys) node = isPlainObject(node) ? node[key] : undefined;
+  return node;
+}
+
+function place(target: Plain, keys: string[], value: unknown): void {
+  let cursor = target;
+  keys.forEach((key, i) => {
+    if (i === keys.length - 1) cursor[key] = structuredClone(value);
+    else cursor = isPlainObject(cursor[key]) ? cursor[key] : (cursor[key] = {} as Plain);
+  });
+}
+
+function describeFor(root: SchemaNode) {
+  return (path: string[]) => nodeAt(root, path)?.description;
+}
+
+export function profileYaml(root: SchemaNode, profile: Profile, built: Built, full: boolean, sets: string[] = []): string {
+  const header = [
+    `meme-generator values: ${profile.name} profile${sets.length ? ` with ${sets.map((s) => `--set ${s}`).join(" ")}` : ""}.`,
+    profile.summary,
+    full ? "All values, merged with the chart's defaults." : "Only the differences from the chart's defaults (chart/values.yaml).",
+    `Generated by: npm run gen-values -- --profile ${profile.name}${full ? " --full" : ""}${sets.map((s) => ` --set ${s}`).join("")}`,
+  ].join("\n");
+  const describe = describeFor(root);
+  const comment = (path: string[]) => profile.notes[path.join(".")] ?? (full ? describe(path) : undefined);
+  return toYaml(full ? built.full : built.delta, comment, header);
+}
+
+export function companionYaml(name: CompanionName, values: Values): string {
+  const c = companion(name, values);
+  return toYaml(c.values, (path) => c.notes[path.join(".")], c.header);
+}
+
+/** Notes must sit on keys the values have, or they would be lost silently. */
+export function orphanNotes(profile: Profile, built: Built): string[] {
+  return Object.keys(profile.notes).filter((path) => lookup(built.delta, path.split(".")) === undefined);
+}
+
+export function valuesYaml(root: SchemaNode): string {
+  const header = [
+    "Default values of the meme-generator chart: the default profile, which needs no operator.",
+    "Generated from schemas/values.schema.json by `npm run gen-values -- --all`; edit the schema, not this file.",
+    "Other profiles: chart/profiles/*.yaml, or `npm run gen-values -- --profile <name>`.",
+  ].join("\n");
+  return toYaml(defaults(root), describeFor(root), header);
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function tableRows(root: SchemaNode, node: SchemaNode, path: string[], out: string[]): void {
+  const resolved = nodeAt(root, path) ?? node;
+  if (resolved.properties && resolved.default === undefined) {
+    for (const key of Object.keys(resolved.properties)) tableRows(root, resolved.properties[key] as SchemaNode, [...path, key], out);
+    return;
+  }
+  const types = Array.isArray(resolved.type) ? resolved.type.join(" or ") : (resolved.type ?? "");
+  const value = JSON.stringify(defaultOf(root, resolved));
+  out.push(`| \`${path.join(".")}\` | ${types} | \`${cell(value ?? "")}\` | ${cell(resolved.description ?? "")} |`);
+}
+
+export const tableStart = "<!-- values:start (generated by npm run gen-values -- --all) -->";
+export const tableEnd = "<!-- values:end -->";
+
+export function readmeTable(root: SchemaNode): string {
+  const rows: string[] = [];
+  tableRows(root, root, [], rows);
+  return [tableStart, "| value | type | default | description |", "|---|---|---|---|", ...rows, tableEnd].join("\n");
+}
+
+export function chartReadme(root: SchemaNode, current: string): string {
+  const start = current.indexOf(tableStart);
+  const end = current.indexOf(tableEnd);
+  if (start < 0 || end < start) throw new Error(`chart/README.md has no ${tableStart} … ${tableEnd} section`);
+  return current.slice(0, start) + readmeTable(root) + current.slice(end + tableEnd.length);
+}
+
+/** Every generated file, path (relative to the repository) → content. */
+export async function generatedFiles(root: SchemaNode, base = repoPath(".")): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  files.set("generator/generated/values.ts", await typesSource(root));
+  files.set("chart/values.yaml", valuesYaml(root));
+  files.set("chart/values.schema.json", `${JSON.stringify(chartSchema(root), null, 2)}\n`);
+  const readmePath = join(base, "chart/README.md");
+  files.set("chart/README.md", chartReadme(root, existsSync(readmePath) ? readFileSync(readmePath, "utf8") : `${tableStart}\n${tableEnd}\n`));
+  for (const profile of profiles) {
+    if (profile === defaultProfile) continue;
+    const built = build(root, profile);
+    const orphans = orphanNotes(profile, built);
+    if (orphans.length > 0) throw new Error(`profile ${profile.name}: notes on keys the file does not have: ${orphans.join(", ")}`);
+    files.set(`chart/profiles/${profile.name}.yaml`, profileYaml(root, profile, built, false));
+  }
+  return files;
+}
