@@ -21,8 +21,20 @@ called with (dict "ctx" $ "component" "frontend").
 {{- end }}
 {{- end }}
 
+{{/* The component's name value when set, else <fullname>-<component>. */}}
 {{- define "meme-generator.componentName" -}}
+{{- $values := index .ctx.Values .component | default dict }}
+{{- if $values.name }}
+{{- $values.name }}
+{{- else }}
 {{- printf "%s-%s" (include "meme-generator.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* Namespace of a component's tier: namespaces.app, .messaging (nats) or .cache (redis), else the release's. */}}
+{{- define "meme-generator.namespace" -}}
+{{- $tier := get (dict "nats" "messaging" "redis" "cache") .component | default "app" }}
+{{- index .ctx.Values.namespaces $tier | default .ctx.Release.Namespace }}
 {{- end }}
 
 {{- define "meme-generator.chart" -}}
