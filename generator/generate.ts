@@ -10,8 +10,8 @@ import { defaultProfile } from "./profiles/default.js";
 import { demo } from "./profiles/demo.js";
 import { local } from "./profiles/local.js";
 import { production } from "./profiles/production.js";
-import { chartSchema, defaultOf, nodeAt, repoPath, type SchemaNode } from "./schema.js";
-import { typesSource } from "./types.js";
+import { chartSchema, defaultOf, loadSchema, nodeAt, repoPath, type SchemaNode } from "./schema.js";
+import { messageTypesSource, typesSource } from "./types.js";
 import { validateValues } from "./validate.js";
 
 export const profiles: Profile[] = [defaultProfile, demo, local, production];
@@ -175,6 +175,7 @@ export function chartReadme(root: SchemaNode, current: string): string {
 export async function generatedFiles(root: SchemaNode, base = repoPath(".")): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   files.set("generator/generated/values.ts", await typesSource(root));
+  files.set("src/generated/messages.ts", await messageTypesSource(loadSchema));
   files.set("chart/values.yaml", valuesYaml(root));
   files.set("chart/values.schema.json", `${JSON.stringify(chartSchema(root), null, 2)}\n`);
   const readmePath = join(base, "chart/README.md");

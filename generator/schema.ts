@@ -27,8 +27,8 @@ export function repoPath(relative: string): string {
   return join(projectRoot(import.meta.url), relative);
 }
 
-export function loadSchema(): SchemaNode {
-  return JSON.parse(readFileSync(repoPath("schemas/values.schema.json"), "utf8")) as SchemaNode;
+export function loadSchema(name = "values"): SchemaNode {
+  return JSON.parse(readFileSync(repoPath(`schemas/${name}.schema.json`), "utf8")) as SchemaNode;
 }
 
 /** Follows a local `$ref`; the node's own description and default win over the definition's. */

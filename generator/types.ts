@@ -31,3 +31,15 @@ export async function typesSource(root: SchemaNode): Promise<string> {
   });
   return banner + body;
 }
+
+export const messageSchemas = ["meme-request", "meme-result", "worker-heartbeat"] as const;
+
+/** Types of the messages between frontend and workers, one interface per schema (named by its title). */
+export async function messageTypesSource(load: (name: string) => SchemaNode): Promise<string> {
+  const parts = ["// Generated from schemas/meme-*.schema.json and worker-heartbeat.schema.json by `npm run gen-values -- --all`. Do not edit.\n"];
+  for (const name of messageSchemas) {
+    const schema = load(name);
+    parts.push(await compile(schema as Parameters<typeof compile>[0], String(schema.title), { bannerComment: "", format: true, style: { singleQuote: false } }));
+  }
+  return parts.join("\n");
+}

@@ -1,0 +1,94 @@
+// The request contract shared by the frontend (HTTP bodies) and the worker
+// (raw NATS payloads): one JSON Schema, one normalisation, one cache key.
+import { Ajv, type ErrorObject } from "ajv";
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { templateNames, type TemplateName } from "../backend/render/templates.js";
+import type { MemeRequest } from "../generated/messages.js";
+import { projectRoot } from "./project.js";
+
+export const PROMPT_MAX = 200;
+
+/** Bumped whenever the same request would render different bytes, so cached images are not reused. */
+export const RENDERER_VERSION = "1";
+
+export function loadMessageSchema(name: "meme-request" | "meme-result" | "worker-heartbeat"): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(projectRoot(import.meta.url), "schemas", `${name}.schema.json`), "utf8")) as Record<string, unknown>;
+}
+
+export const requestSchema = loadMessageSchema("meme-request");
+const validateRequest = new Ajv({ allErrors: true }).compile<MemeRequest>(requestSchema);
+
+export interface NormalizedRequest {
+  id: string;
+  /** Trimmed, inner white space folded to single spaces. */
+  prompt: string;
+  size: 512 | 1024;
+  template: TemplateName;
+}
+
+export type ParsedRequest = { ok: true; request: NormalizedRequest } | { ok: false; id: string; error: string };
+
+function describe(errors: ErrorObject[]): string {
+  return errors
+    .map((e) => {
+      const field = e.instancePath.replace(/^\//, "") || (e.keyword === "required" ? String(e.params.missingProperty) : "request");
+      if (e.keyword === "additionalProperties") return `unknown field ${String(e.params.additionalProperty)}`;
+      if (e.keyword === "required") return `${field} is required`;
+      if (e.keyword === "enum") return `${field} must be one of ${(e.params.allowedValues as string[]).join(", ")}`;
+      return `${field} ${e.message ?? "is invalid"}`;
+    })
+    .join("; ");
+}
+
+function hash(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** The template of a request that names none: the same prompt always gets the same one. */
+export function templateFor(prompt: string): TemplateName {
+  return templateNames[hash(prompt.toLocaleUpperCase("en")).readUInt32BE(0) % templateNames.length] as TemplateName;
+}
+
+/**
+ * Validates and normalises a request from a JSON body or a raw message. The id
+ * comes from the payload, else from the Nats-Msg-Id header, else a new one, so
+ * that even an unreadable message can be answered.
+ */
+export function parseRequest(input: unknown, headerId?: string): ParsedRequest {
+  let body = input;
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ok: false, id: headerId ?? randomUUID(), error: "the request is not JSON" };
+    }
+  }
+  const claimedId = typeof body === "object" && body !== null && typeof (body as { id?: unknown }).id === "string" ? (body as { id: string }).id : undefined;
+  if (!validateRequest(body)) {
+    return { ok: false, id: headerId ?? claimedId ?? randomUUID(), error: describe(validateRequest.errors ?? []) };
+  }
+  const id = body.id ?? headerId ?? randomUUID();
+  const prompt = body.prompt.trim().replace(/\s+/g, " ");
+  if (prompt.length === 0 || prompt.length > PROMPT_MAX) {
+    return { ok: false, id, error: `prompt must be 1–${PROMPT_MAX} characters after trimming (got ${prompt.length})` };
+  }
+  const small = Boolean(body.fastMode ?? body.fast_mode) || Boolean(body.smallImage ?? body.small_image);
+  return { ok: true, request: { id, prompt, size: small ? 512 : 1024, template: body.template ?? templateFor(prompt) } };
+}
+
+/** Redis key of the image a request renders to: the normalised request and the renderer version. */
+export function imageKey(r: Pick<NormalizedRequest, "prompt" | "size" | "template">): string {
+  const canonical = JSON.stringify({ v: RENDERER_VERSION, prompt: r.prompt.toLocaleUpperCase("en"), size: r.size, template: r.template });
+  return `meme:img:${hash(canonical).toString("hex").slice(0, 32)}`;
+}
+
+export const keys = {
+  pending: (id: string) => `meme:req:${id}`,
+  result: (id: string) => `meme:res:${id}`,
+  recent: "meme:recent",
+};
+
+export const RECENT_MAX = 100;
