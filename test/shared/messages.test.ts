@@ -1,0 +1,65 @@
+import t from "tap";
+import { templateNames } from "../../src/backend/render/templates.js";
+import { imageKey, loadMessageSchema, parseRequest, RENDERER_VERSION, templateFor } from "../../src/shared/messages.js";
+
+const id = "0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01";
+
+t.test("the guide's own message, as nats pub sends it, is a 512 px request", async (t) => {
+  const parsed = parseRequest('{"prompt":"Test meme 1","fastMode":true}');
+  t.ok(parsed.ok);
+  if (!parsed.ok) return;
+  t.match(parsed.request, { prompt: "Test meme 1", size: 512, template: templateFor("Test meme 1") });
+  t.match(parsed.request.id, /^[0-9a-f-]{36}$/, "a message without id gets one");
+});
+
+t.test("snake_case flags are accepted; either flag makes the image small", async (t) => {
+  for (const body of [{ fast_mode: true }, { small_image: true }, { smallImage: true }, { fastMode: true }]) {
+    const parsed = parseRequest({ prompt: "x", ...body });
+    t.equal(parsed.ok && parsed.request.size, 512, JSON.stringify(body));
+  }
+  const big = parseRequest({ prompt: "x", fastMode: false, small_image: false });
+  t.equal(big.ok && big.request.size, 1024);
+});
+
+t.test("ids come from the payload, then the Nats-Msg-Id header", async (t) => {
+  const fromBody = parseRequest({ id, prompt: "x" }, "header-id");
+  t.equal(fromBody.ok && fromBody.request.id, id);
+  const fromHeader = parseRequest({ prompt: "x" }, id);
+  t.equal(fromHeader.ok && fromHeader.request.id, id);
+});
+
+t.test("prompts are trimmed and folded; 1–200 characters", async (t) => {
+  const parsed = parseRequest({ prompt: "  hello \n  world  " });
+  t.equal(parsed.ok && parsed.request.prompt, "hello world");
+  t.same(parseRequest({ id, prompt: "   " }), { ok: false, id, error: "prompt must be 1–200 characters after trimming (got 0)" });
+  t.same(parseRequest({ id, prompt: "x".repeat(201) }), { ok: false, id, error: "prompt must be 1–200 characters after trimming (got 201)" });
+  t.ok(parseRequest({ prompt: ` ${"x".repeat(200)} ` }).ok);
+});
+
+t.test("invalid requests say what is wrong and keep whatever id they can", async (t) => {
+  t.same(parseRequest("{not json", id), { ok: false, id, error: "the request is not JSON" });
+  t.same(parseRequest(Buffer.from("[1,2]"), id), { ok: false, id, error: "request must be object" });
+  t.same(parseRequest({ id }), { ok: false, id, error: "prompt is required" });
+  t.same(parseRequest({ id, prompt: 5 }), { ok: false, id, error: "prompt must be string" });
+  t.same(parseRequest({ id, prompt: "x", template: "doge" }), { ok: false, id, error: `template must be one of ${templateNames.join(", ")}` });
+  t.same(parseRequest({ id, prompt: "x", colour: "red" }), { ok: false, id, error: "unknown field colour" });
+  t.same(parseRequest({ id: "not-a-uuid", prompt: "x" }, id), { ok: false, id, error: 'id must match pattern "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"' });
+  const noId = parseRequest("nope");
+  t.match(noId, { ok: false, id: /^[0-9a-f-]{36}$/ });
+});
+
+t.test("the schema's templates are the renderer's", async (t) => {
+  const schema = loadMessageSchema("meme-request") as { properties: { template: { enum: string[] } } };
+  t.same(schema.properties.template.enum, [...templateNames]);
+});
+
+t.test("the cache key covers the normalised request and the renderer version, not the id", async (t) => {
+  const base = { prompt: "Hello World", size: 1024 as const, template: "ocean" as const };
+  t.match(imageKey(base), /^meme:img:[0-9a-f]{32}$/);
+  t.equal(imageKey(base), imageKey({ ...base, prompt: "HELLO WORLD" }), "captions are upper case, so case does not matter");
+  t.not(imageKey(base), imageKey({ ...base, size: 512 }));
+  t.not(imageKey(base), imageKey({ ...base, template: "space" }));
+  t.not(imageKey(base), imageKey({ ...base, prompt: "Hello Worlds" }));
+  t.equal(RENDERER_VERSION, "1");
+  t.equal(templateFor("same prompt"), templateFor("SAME PROMPT"));
+});
