@@ -14,6 +14,11 @@ interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  backend: {
+    summary: "run a worker: render memes from the queue until SIGTERM",
+    variables: async () => (await import("../backend/main.js")).variables,
+    run: async () => (await import("../backend/main.js")).runBackend(),
+  },
   provision: {
     summary: "create or reconcile the JetStream stream and durable consumer, then exit",
     variables: async () => (await import("../provision/provision.js")).variables,

@@ -4,26 +4,14 @@
 import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
 import { connectJetStream } from "../shared/nats.js";
-import { ensureQueue, type QueueReport, type QueueSettings } from "../shared/queue.js";
+import { ensureQueue, queueSettingsOf, type QueueReport } from "../shared/queue.js";
 import { common, nats, queue } from "../shared/variables.js";
 
 export const variables = { ...common, ...nats, ...queue };
 
-export function queueSettings(env: NodeJS.ProcessEnv): QueueSettings & { servers: string[]; connectTimeout: number; logLevel: string } {
+export function queueSettings(env: NodeJS.ProcessEnv) {
   const v = readEnv(variables, env);
-  return {
-    servers: v.NATS_URL,
-    connectTimeout: v.NATS_CONNECT_TIMEOUT,
-    logLevel: v.LOG_LEVEL,
-    stream: v.NATS_STREAM,
-    consumer: v.NATS_CONSUMER,
-    subject: v.NATS_REQUEST_SUBJECT,
-    replicas: v.NATS_STREAM_REPLICAS,
-    maxBytes: v.NATS_STREAM_MAX_BYTES,
-    maxMsgSize: v.NATS_MAX_MSG_SIZE,
-    ackWaitSeconds: v.NATS_ACK_WAIT,
-    maxDeliver: v.NATS_MAX_DELIVER,
-  };
+  return { ...queueSettingsOf(v), servers: v.NATS_URL, connectTimeout: v.NATS_CONNECT_TIMEOUT, logLevel: v.LOG_LEVEL };
 }
 
 export async function provision(env: NodeJS.ProcessEnv = process.env): Promise<QueueReport> {

@@ -83,6 +83,20 @@ export function urls(doc: string, fallback: string, schemes: readonly string[]):
   };
 }
 
+/** One URL with one of the given schemes. */
+export function url(doc: string, fallback: string, schemes: readonly string[]): Variable<string> {
+  const list = urls(doc, fallback, schemes);
+  return {
+    doc,
+    fallback,
+    rule: `must be a ${schemes.map((s) => `${s}://`).join(" or ")} URL`,
+    parse: (raw) => {
+      const parsed = list.parse(raw);
+      return parsed?.length === 1 ? parsed[0] : undefined;
+    },
+  };
+}
+
 /** A byte size written the way Kubernetes writes quantities: 64Ki, 256Mi, 1Gi (binary) or 500k, 8M, 1G (decimal). */
 export function bytes(doc: string, fallback: string, min: number, max: number): Variable<number> {
   const scales: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };

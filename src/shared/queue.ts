@@ -25,6 +25,29 @@ export interface QueueSettings {
   maxDeliver: number;
 }
 
+/** The queue settings from the variables of `nats` and `queue` (see variables.ts). */
+export function queueSettingsOf(v: {
+  NATS_STREAM: string;
+  NATS_CONSUMER: string;
+  NATS_REQUEST_SUBJECT: string;
+  NATS_STREAM_REPLICAS: number;
+  NATS_STREAM_MAX_BYTES: number;
+  NATS_MAX_MSG_SIZE: number;
+  NATS_ACK_WAIT: number;
+  NATS_MAX_DELIVER: number;
+}): QueueSettings {
+  return {
+    stream: v.NATS_STREAM,
+    consumer: v.NATS_CONSUMER,
+    subject: v.NATS_REQUEST_SUBJECT,
+    replicas: v.NATS_STREAM_REPLICAS,
+    maxBytes: v.NATS_STREAM_MAX_BYTES,
+    maxMsgSize: v.NATS_MAX_MSG_SIZE,
+    ackWaitSeconds: v.NATS_ACK_WAIT,
+    maxDeliver: v.NATS_MAX_DELIVER,
+  };
+}
+
 /** Publishes with the same Nats-Msg-Id inside this window are stored once. */
 export const DUPLICATE_WINDOW_SECONDS = 120;
 

@@ -1,6 +1,6 @@
 // Every environment variable the program reads, grouped by the commands that
 // read them. The README's table is checked against these declarations.
-import { bytes, integer, oneOf, string, urls } from "./env.js";
+import { bytes, integer, oneOf, string, url, urls } from "./env.js";
 
 const name = { re: /^[A-Za-z0-9_-]{1,64}$/, rule: "must be 1–64 letters, digits, _ or - (a JetStream name)" };
 const subject = { re: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, rule: "must be a NATS subject without wildcards, such as meme.request" };
@@ -27,4 +27,18 @@ export const queue = {
   NATS_MAX_DELIVER: integer("Deliveries of a request before it is answered as failed and deleted.", 5, 1, 100),
 };
 
-export const groups = { common, nats, queue } as const;
+export const redis = {
+  REDIS_URL: url("Redis URL (redis:// or rediss://); the password, if any, comes from REDIS_PASSWORD.", "redis://127.0.0.1:6379", ["redis", "rediss"]),
+  REDIS_PASSWORD: string("Redis password; empty for none.", ""),
+  CACHE_TTL: integer("Seconds results and images stay in Redis; a cache hit refreshes both.", 3600, 60, 2592000),
+};
+
+export const worker = {
+  NATS_RESPONSE_SUBJECT: string("Prefix of the result subjects: results go to <prefix>.<id>.", "meme.response", subject),
+  WORKER_CONCURRENCY: integer("Requests one worker process holds at once.", 4, 1, 256),
+  RENDER_THREADS: integer("Render threads; 0 uses one per CPU the process may use (its cgroup quota).", 0, 0, 64),
+  METRICS_PORT: integer("Port of /metrics, /healthz and /readyz (each process sets its own).", 9090, 1, 65535),
+  SHUTDOWN_TIMEOUT: integer("Seconds a stopping worker waits for what it holds before returning it to the queue.", 20, 1, 3600),
+};
+
+export const groups = { common, nats, queue, redis, worker } as const;

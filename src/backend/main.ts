@@ -1,0 +1,66 @@
+// `backend`: the worker process. Runs until SIGTERM or SIGINT, then hands back
+// what it holds and exits 0.
+import { jetstream } from "@nats-io/jetstream";
+import { readEnv } from "../shared/env.js";
+import { createLogger } from "../shared/log.js";
+import { startMetricsServer } from "../shared/metrics-server.js";
+import { connectJetStream } from "../shared/nats.js";
+import { ensureQueue, queueSettingsOf } from "../shared/queue.js";
+import { connectRedis } from "../shared/redis.js";
+import { common, nats, queue, redis as redisVariables, worker as workerVariables } from "../shared/variables.js";
+import { workerMetrics } from "./metrics.js";
+import { RenderPool, usableCpus } from "./render/pool.js";
+import { Worker } from "./worker.js";
+
+export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...workerVariables };
+
+export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
+  const v = readEnv(variables, env);
+  const log = createLogger(v.LOG_LEVEL, "backend");
+  const { nc, jsm } = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, "meme-generator-backend");
+  const queueSettings = queueSettingsOf(v);
+  const report = await ensureQueue(jsm, queueSettings, false);
+  if (report.stream === "created" || report.consumer === "created") log.info(report, "created the missing queue");
+  if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
+  const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, "meme-generator-backend");
+  redis.on("error", (error: Error) => log.debug({ err: error }, "redis"));
+  const pool = new RenderPool(v.RENDER_THREADS || usableCpus());
+  const metrics = workerMetrics();
+  const worker = new Worker(
+    {
+      stream: v.NATS_STREAM,
+      consumer: v.NATS_CONSUMER,
+      responseSubject: v.NATS_RESPONSE_SUBJECT,
+      concurrency: v.WORKER_CONCURRENCY,
+      cacheTtl: v.CACHE_TTL,
+      ackWaitSeconds: v.NATS_ACK_WAIT,
+      shutdownTimeoutSeconds: v.SHUTDOWN_TIMEOUT,
+      retryDelayMs: 2000,
+    },
+    { nc, js: jetstream(nc), redis, pool, metrics, log },
+  );
+  await worker.start();
+  const server = await startMetricsServer(v.METRICS_PORT, metrics.registry, worker, log);
+  log.info({ workerId: worker.id, concurrency: v.WORKER_CONCURRENCY, renderThreads: pool.size, metricsPort: v.METRICS_PORT }, "worker started");
+
+  const stop = async () => {
+    await worker.stop();
+    await server.close();
+    await pool.close();
+    await nc.drain().catch(() => undefined);
+    redis.disconnect();
+    log.info({ workerId: worker.id }, "worker stopped");
+  };
+  return { worker, metrics, server, stop };
+}
+
+/** Runs until a signal; resolves with the exit code. */
+export async function runBackend(): Promise<number> {
+  const backend = await startBackend();
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  await backend.stop();
+  return 0;
+}

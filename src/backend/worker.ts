@@ -1,0 +1,247 @@
+// The backend worker: takes requests from the durable pull consumer, at most
+// WORKER_CONCURRENCY at a time, answers each from the image cache or a fresh
+// render, and acknowledges only once the result is stored and published.
+import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Redis } from "ioredis";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
+import { imageKey, keys, parseRequest } from "../shared/messages.js";
+import type { WorkerMetrics } from "./metrics.js";
+import { memeSvg } from "./render/meme.js";
+import type { RenderPool } from "./render/pool.js";
+
+export const HEARTBEAT_SUBJECT = "meme.workers.heartbeat";
+export const HEARTBEAT_MS = 2000;
+
+export interface WorkerSettings {
+  stream: string;
+  consumer: string;
+  responseSubject: string;
+  concurrency: number;
+  cacheTtl: number;
+  ackWaitSeconds: number;
+  shutdownTimeoutSeconds: number;
+  /** Delay before a request returned after an error is delivered again. */
+  retryDelayMs: number;
+}
+
+export interface WorkerDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  redis: Redis;
+  pool: RenderPool;
+  metrics: WorkerMetrics;
+  log: Logger;
+}
+
+/** An error of Redis, not of the request: the request is returned to the queue, not failed. */
+class CacheUnavailable extends Error {}
+
+export class Worker {
+  readonly id = `${hostname()}-${process.pid}`;
+  private readonly startedAt = new Date().toISOString();
+  private readonly held = new Set<JsMsg>();
+  private processed = 0;
+  private failed = 0;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private batch: { stop(): void } | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private slotFreed: (() => void) | undefined;
+
+  constructor(
+    private readonly settings: WorkerSettings,
+    private readonly deps: WorkerDeps,
+  ) {}
+
+  get inFlight(): number {
+    return this.held.size;
+  }
+
+  /** Ready while fetching can go on: NATS connected, Redis answering, not stopping. */
+  ready(): boolean {
+    return !this.stopping && !this.deps.nc.isClosed() && this.deps.redis.status === "ready";
+  }
+
+  reason(): string {
+    if (this.stopping) return "shutting down";
+    if (this.deps.nc.isClosed()) return "NATS connection closed";
+    if (this.deps.redis.status !== "ready") return `Redis ${this.deps.redis.status}`;
+    return "ready";
+  }
+
+  async start(): Promise<void> {
+    const consumer = await this.deps.js.consumers.get(this.settings.stream, this.settings.consumer);
+    this.beat();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.loop = this.fetchLoop(consumer);
+  }
+
+  private beat(): void {
+    const beat: WorkerHeartbeat = {
+      workerId: this.id,
+      inFlight: this.inFlight,
+      processed: this.processed,
+      failed: this.failed,
+      concurrency: this.settings.concurrency,
+      startedAt: this.startedAt,
+    };
+    if (!this.deps.nc.isClosed()) this.deps.nc.publish(HEARTBEAT_SUBJECT, JSON.stringify(beat));
+  }
+
+  /** Resolves when Redis answers again; fetching stays paused meanwhile, so no request burns a delivery. */
+  private async redisBack(): Promise<void> {
+    const { redis, log } = this.deps;
+    log.warn({ status: redis.status }, "Redis unavailable: fetching paused");
+    while (!this.stopping && redis.status !== "ready") await sleep(250);
+    if (!this.stopping) log.info("Redis is back: fetching again");
+  }
+
+  private async fetchLoop(consumer: Consumer): Promise<void> {
+    while (!this.stopping) {
+      if (this.deps.redis.status !== "ready") {
+        await this.redisBack();
+        continue;
+      }
+      const free = this.settings.concurrency - this.inFlight;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      try {
+        const batch = await consumer.fetch({ max_messages: free, expires: 2000 });
+        this.batch = batch;
+        for await (const msg of batch) {
+          if (this.stopping) {
+            msg.nak();
+            continue;
+          }
+          void this.handle(msg);
+        }
+      } catch (error) {
+        if (this.stopping) break;
+        this.deps.log.warn({ err: error }, "fetch failed; trying again");
+        await sleep(1000);
+      } finally {
+        this.batch = undefined;
+      }
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const { metrics, log } = this.deps;
+    this.held.add(msg);
+    metrics.inFlight.set(this.inFlight);
+    metrics.requests.inc();
+    const end = metrics.duration.startTimer();
+    try {
+      const result = await this.process(msg);
+      msg.ack();
+      this.processed++;
+      if (result.status === "done") metrics.success.inc();
+      else {
+        this.failed++;
+        metrics.errors.inc();
+      }
+    } catch (error) {
+      metrics.errors.inc();
+      if (!this.held.has(msg)) return; // returned to the queue by a shutdown meanwhile
+      const delay = this.settings.retryDelayMs;
+      log.warn({ err: error, seq: msg.seq, redelivery: msg.info.deliveryCount }, `request returned to the queue for another try in ${delay} ms`);
+      msg.nak(delay);
+    } finally {
+      end();
+      this.held.delete(msg);
+      metrics.inFlight.set(this.inFlight);
+      this.slotFreed?.();
+      this.slotFreed = undefined;
+    }
+  }
+
+  private async process(msg: JsMsg): Promise<MemeResult> {
+    const { redis, pool, metrics } = this.deps;
+    const ttl = this.settings.cacheTtl;
+    const parsed = parseRequest(msg.data, msg.headers?.get("Nats-Msg-Id") || undefined);
+    if (!parsed.ok) {
+      // A request that can never succeed is answered and acknowledged at once, so it leaves the lag KEDA reads.
+      const result: MemeResult = { id: parsed.id, status: "failed", error: parsed.error, cached: false, renderMs: 0, finishedAt: new Date().toISOString() };
+      await this.answer(result).catch(() => this.publish(result));
+      return result;
+    }
+    const request = parsed.request;
+    const key = imageKey(request);
+    const cache = async <T>(op: () => Promise<T>): Promise<T> => {
+      try {
+        return await op();
+      } catch (error) {
+        throw new CacheUnavailable(`Redis: ${(error as Error).message}`);
+      }
+    };
+    let png = await cache(() => redis.getBuffer(key));
+    const cached = png !== null;
+    let renderMs = 0;
+    if (png) {
+      metrics.cacheHits.inc();
+      await cache(() => redis.expire(key, ttl));
+    } else {
+      metrics.cacheMisses.inc();
+      // Keep the request ours while it renders, however long that takes.
+      const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
+      const started = performance.now();
+      try {
+        png = Buffer.from(await pool.render(memeSvg(request)));
+      } finally {
+        clearInterval(keepAlive);
+      }
+      renderMs = Math.round((performance.now() - started) * 10) / 10;
+      const image = png;
+      await cache(() => redis.set(key, image, "EX", ttl));
+    }
+    const result: MemeResult = {
+      id: request.id,
+      status: "done",
+      imageKey: key,
+      cached,
+      renderMs,
+      width: request.size,
+      template: request.template,
+      finishedAt: new Date().toISOString(),
+    };
+    await cache(() => this.answer(result));
+    return result;
+  }
+
+  /** Stores the result (so any frontend replica can answer for the id) and publishes it. */
+  private async answer(result: MemeResult): Promise<void> {
+    await this.deps.redis.set(keys.result(result.id), JSON.stringify(result), "EX", this.settings.cacheTtl);
+    this.publish(result);
+  }
+
+  private publish(result: MemeResult): void {
+    this.deps.nc.publish(`${this.settings.responseSubject}.${result.id}`, JSON.stringify(result));
+  }
+
+  /**
+   * Scale-down: stop fetching, let what is held finish within the shutdown
+   * timeout, return the rest to the queue at once (nak without delay), then stop.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.batch?.stop();
+    this.slotFreed?.();
+    const deadline = Date.now() + this.settings.shutdownTimeoutSeconds * 1000;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
+    const returned = [...this.held];
+    for (const msg of returned) {
+      this.held.delete(msg);
+      msg.nak();
+    }
+    if (returned.length > 0) this.deps.log.warn({ returned: returned.length }, "returned unfinished requests to the queue");
+    clearInterval(this.heartbeat);
+    await this.loop;
+  }
+}

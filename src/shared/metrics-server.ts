@@ -1,0 +1,27 @@
+// /metrics, /healthz and /readyz on a port of their own (METRICS_PORT), so that
+// scrapes and probes never queue behind application traffic.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+
+export interface Probe {
+  /** False while the process cannot do its work (NATS or Redis away, or shutting down). */
+  ready(): boolean;
+  /** Why not ready, for the /readyz body. */
+  reason(): string;
+}
+
+export async function startMetricsServer(port: number, registry: Registry, probe: Probe, log: Logger, host = "0.0.0.0"): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({ loggerInstance: log.child({ server: "metrics" }) as FastifyBaseLogger, disableRequestLogging: true });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    if (probe.ready()) return { status: "ready" };
+    return reply.code(503).send({ status: "not ready", reason: probe.reason() });
+  });
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("content-type", registry.contentType);
+    return registry.metrics();
+  });
+  await app.listen({ port, host });
+  return app;
+}

@@ -1,0 +1,17 @@
+import { Redis } from "ioredis";
+
+/**
+ * A Redis client that fails fast while disconnected (no offline queue, one
+ * retry per command) and keeps reconnecting in the background, so callers can
+ * tell an outage from a slow answer and pause instead of piling up work.
+ */
+export function connectRedis(url: string, password: string, name: string): Redis {
+  return new Redis(url, {
+    password: password || undefined,
+    connectionName: name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+}

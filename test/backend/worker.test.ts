@@ -1,0 +1,142 @@
+import { jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import t from "tap";
+import { startBackend } from "../../src/backend/main.js";
+import { HEARTBEAT_SUBJECT } from "../../src/backend/worker.js";
+import type { WorkerHeartbeat } from "../../src/generated/messages.js";
+import { natsFlavours, freePort } from "../harness/servers.js";
+import { startStack, type Stack } from "../harness/stack.js";
+
+function pngWidth(png: Buffer): number {
+  return png.readUInt32BE(16);
+}
+
+async function publishRequests(stack: Stack, count: number, body: (i: number) => object) {
+  const js = jetstream(stack.nc);
+  const ids: string[] = [];
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const id = randomUUID();
+      ids.push(id);
+      await js.publish("meme.request", JSON.stringify({ id, ...body(i) }), { msgID: id });
+    }),
+  );
+  return ids;
+}
+
+async function metric(port: string, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}
+
+for (const flavour of natsFlavours) {
+  t.test(`worker on nats-server (${flavour})`, async (t) => {
+    const stack = await startStack(t, flavour);
+    const backend = await startBackend(stack.env);
+    t.teardown(() => backend.stop());
+    const redis = new Redis(stack.redis.url);
+    t.teardown(() => redis.disconnect());
+
+    await t.test("the guide's nats pub message, plain core NATS without id, becomes a 512 px meme", async (t) => {
+      const before = stack.results.size;
+      stack.nc.publish("meme.request", '{"prompt":"Test meme 1","fastMode":true}');
+      const deadline = Date.now() + 15000;
+      while (stack.results.size === before && Date.now() < deadline) await sleep(20);
+      const result = [...stack.results.values()].at(-1);
+      t.match(result, { status: "done", cached: false, width: 512 });
+      const png = await redis.getBuffer(result?.imageKey ?? "");
+      t.ok(png, "the PNG is in Redis");
+      t.equal(pngWidth(png as Buffer), 512);
+      t.same(JSON.parse((await redis.get(`meme:res:${result?.id}`)) ?? "null"), result, "the result is stored for any frontend");
+    });
+
+    await t.test("a repeated request is a cache hit, served without rendering", async (t) => {
+      const port = stack.env.METRICS_PORT as string;
+      const [first] = await publishRequests(stack, 1, () => ({ prompt: "cache me if you can" }));
+      const [a] = await stack.waitForResults([first as string]);
+      const misses = await metric(port, "meme_generator_cache_misses_total");
+      const [second] = await publishRequests(stack, 1, () => ({ prompt: "  CACHE me if you can " }));
+      const [b] = await stack.waitForResults([second as string]);
+      t.match(a, { status: "done", cached: false, width: 1024 });
+      t.match(b, { status: "done", cached: true, renderMs: 0, imageKey: a?.imageKey });
+      t.equal(await metric(port, "meme_generator_cache_misses_total"), misses, "no render for the hit");
+      t.ok((await metric(port, "meme_generator_cache_hits_total")) >= 1);
+    });
+
+    await t.test("50 concurrent requests are all answered and the queue empties", async (t) => {
+      const ids = await publishRequests(stack, 50, (i) => ({ prompt: `load ${i} | ${flavour}`, smallImage: true }));
+      const results = await stack.waitForResults(ids, 60000);
+      t.equal(results.filter((r) => r.status === "done").length, 50);
+      await sleep(200);
+      t.equal(await stack.lag(), 0, "lag 0");
+      t.equal(await stack.streamMessages(), 0, "stream empty");
+    });
+
+    await t.test("invalid input is answered as failed and leaves the stream at once", async (t) => {
+      const id = randomUUID();
+      const h = headers();
+      h.set("Nats-Msg-Id", id);
+      stack.nc.publish("meme.request", "{not json", { headers: h });
+      const badId = randomUUID();
+      stack.nc.publish("meme.request", JSON.stringify({ id: badId, prompt: "   " }));
+      const [broken, blank] = await stack.waitForResults([id, badId]);
+      t.match(broken, { id, status: "failed", error: "the request is not JSON" });
+      t.match(blank, { id: badId, status: "failed", error: "prompt must be 1–200 characters after trimming (got 0)" });
+      await sleep(200);
+      t.equal(await stack.lag(), 0);
+      t.equal(await stack.streamMessages(), 0);
+    });
+
+    await t.test("heartbeats every 2 s and readiness on the metrics port", async (t) => {
+      const sub = stack.nc.subscribe(HEARTBEAT_SUBJECT, { max: 1 });
+      for await (const msg of sub) {
+        const beat = msg.json<WorkerHeartbeat>();
+        t.match(beat, { workerId: backend.worker.id, concurrency: 4 });
+        t.ok(beat.processed >= 53);
+      }
+      const ready = await fetch(`http://127.0.0.1:${stack.env.METRICS_PORT}/readyz`);
+      t.equal(ready.status, 200);
+    });
+  });
+}
+
+t.test("Redis stopped and restarted mid-run: fetching pauses, every request completes", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const backend = await startBackend({ ...stack.env, WORKER_CONCURRENCY: "2" });
+  t.teardown(() => backend.stop());
+  const ids = await publishRequests(stack, 30, (i) => ({ prompt: `redis outage ${i}` }));
+  while (stack.results.size === 0) await sleep(5);
+  await stack.redis.stop();
+  const doneBefore = ids.filter((id) => stack.results.has(id)).length;
+  t.ok(doneBefore < 30, `${doneBefore} of 30 done when Redis stopped`);
+  const during = await fetch(`http://127.0.0.1:${stack.env.METRICS_PORT}/readyz`);
+  t.equal(during.status, 503, "not ready while Redis is away");
+  await sleep(1500);
+  await stack.redis.start();
+  const results = await stack.waitForResults(ids, 60000);
+  t.equal(results.filter((r) => r.status === "done").length, 30, "all done, none failed");
+  const errors = await metric(stack.env.METRICS_PORT as string, "meme_generator_errors_total");
+  t.ok(errors <= 4, `${errors} requests returned to the queue: only what was held, no nak loop`);
+  await sleep(200);
+  t.equal(await stack.lag(), 0);
+});
+
+t.test("SIGTERM mid-run: held requests go back to the queue and another worker finishes them", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const first = await startBackend({ ...stack.env, WORKER_CONCURRENCY: "8", SHUTDOWN_TIMEOUT: "1" });
+  const ids = await publishRequests(stack, 40, (i) => ({ prompt: `scale down ${i}` }));
+  await sleep(300);
+  await first.stop();
+  const answeredByFirst = ids.filter((id) => stack.results.has(id)).length;
+  t.ok(answeredByFirst < 40, `the first worker answered ${answeredByFirst} before it stopped`);
+  const second = await startBackend({ ...stack.env, METRICS_PORT: String(await freePort()) });
+  t.teardown(() => second.stop());
+  const results = await stack.waitForResults(ids, 60000);
+  t.equal(results.filter((r) => r.status === "done").length, 40, "none lost");
+  await sleep(200);
+  t.equal(await stack.lag(), 0);
+});

@@ -1,0 +1,70 @@
+// Pieces of the running system for integration tests: servers, the queue,
+// and a listener that collects results as the frontend would.
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { MemeResult } from "../../src/generated/messages.js";
+import { provision } from "../../src/provision/provision.js";
+import { freePort, startNats, startRedis, type NatsFlavour, type NatsServer, type RedisServer, type Teardown } from "./servers.js";
+
+export interface Stack {
+  nats: NatsServer;
+  redis: RedisServer;
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  env: Record<string, string>;
+  results: Map<string, MemeResult>;
+  /** Resolves when every id has a result, or rejects naming the missing ones. */
+  waitForResults(ids: string[], timeoutMs?: number): Promise<MemeResult[]>;
+  /** num_pending + num_ack_pending of the consumer: the lag KEDA reads. */
+  lag(): Promise<number>;
+  streamMessages(): Promise<number>;
+}
+
+export async function startStack(t: Teardown, flavour: NatsFlavour, extraEnv: Record<string, string> = {}): Promise<Stack> {
+  const [nats, redis] = await Promise.all([startNats(t, flavour), startRedis(t)]);
+  const env: Record<string, string> = {
+    LOG_LEVEL: "silent",
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    METRICS_PORT: String(await freePort()),
+    NATS_ACK_WAIT: "5",
+    ...extraEnv,
+  };
+  await provision(env);
+  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1 });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const results = new Map<string, MemeResult>();
+  nc.subscribe("meme.response.>", {
+    callback: (_error, msg) => {
+      const result = msg.json<MemeResult>();
+      results.set(result.id, result);
+    },
+  });
+  await nc.flush();
+  return {
+    nats,
+    redis,
+    nc,
+    jsm,
+    env,
+    results,
+    async waitForResults(ids, timeoutMs = 20000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (ids.every((id) => results.has(id))) return ids.map((id) => results.get(id) as MemeResult);
+        await sleep(25);
+      }
+      const missing = ids.filter((id) => !results.has(id));
+      throw new Error(`${missing.length} of ${ids.length} requests got no result within ${timeoutMs} ms, e.g. ${missing.slice(0, 3).join(", ")}`);
+    },
+    async lag() {
+      const info = await jsm.consumers.info("MEMES", "meme-generator");
+      return info.num_pending + info.num_ack_pending;
+    },
+    async streamMessages() {
+      return (await jsm.streams.info("MEMES")).state.messages;
+    },
+  };
+}
