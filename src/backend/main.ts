@@ -6,13 +6,13 @@ import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectJetStream } from "../shared/nats.js";
 import { ensureQueue, queueSettingsOf } from "../shared/queue.js";
-import { connectRedis } from "../shared/redis.js";
-import { common, nats, queue, redis as redisVariables, worker as workerVariables } from "../shared/variables.js";
+import { connectRedis, redisReady } from "../shared/redis.js";
+import { common, nats, queue, redis as redisVariables, service, worker as workerVariables } from "../shared/variables.js";
 import { workerMetrics } from "./metrics.js";
 import { RenderPool, usableCpus } from "./render/pool.js";
 import { Worker } from "./worker.js";
 
-export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...workerVariables };
+export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...service, ...workerVariables };
 
 export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const v = readEnv(variables, env);
@@ -24,6 +24,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
   const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, "meme-generator-backend");
   redis.on("error", (error: Error) => log.debug({ err: error }, "redis"));
+  if (!(await redisReady(redis, 10_000))) log.warn({ url: v.REDIS_URL }, "Redis is not answering yet; going on and retrying");
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());
   const metrics = workerMetrics();
   const worker = new Worker(

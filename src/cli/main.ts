@@ -14,6 +14,11 @@ interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  frontend: {
+    summary: "serve the HTTP API and the event stream until SIGTERM",
+    variables: async () => (await import("../frontend/main.js")).variables,
+    run: async () => (await import("../frontend/main.js")).runFrontend(),
+  },
   backend: {
     summary: "run a worker: render memes from the queue until SIGTERM",
     variables: async () => (await import("../backend/main.js")).variables,

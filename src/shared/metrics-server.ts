@@ -12,7 +12,8 @@ export interface Probe {
 }
 
 export async function startMetricsServer(port: number, registry: Registry, probe: Probe, log: Logger, host = "0.0.0.0"): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({ loggerInstance: log.child({ server: "metrics" }) as FastifyBaseLogger, disableRequestLogging: true });
+  const quiet = log.child({ server: "metrics" }, { level: log.isLevelEnabled("warn") ? "warn" : log.level });
+  const app: FastifyInstance = Fastify({ loggerInstance: quiet as FastifyBaseLogger });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     if (probe.ready()) return { status: "ready" };

@@ -15,3 +15,19 @@ export function connectRedis(url: string, password: string, name: string): Redis
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
 }
+
+/** Resolves true once the client is ready, or false after `timeoutMs` (the caller goes on and reports 503s meanwhile). */
+export async function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === "ready") return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once("ready", onReady);
+  });
+}

@@ -33,12 +33,24 @@ export const redis = {
   CACHE_TTL: integer("Seconds results and images stay in Redis; a cache hit refreshes both.", 3600, 60, 2592000),
 };
 
-export const worker = {
+/** What the frontend and the workers share beyond NATS and Redis. */
+export const service = {
   NATS_RESPONSE_SUBJECT: string("Prefix of the result subjects: results go to <prefix>.<id>.", "meme.response", subject),
+  METRICS_PORT: integer("Port of /metrics, /healthz and /readyz (each process sets its own).", 9090, 1, 65535),
+};
+
+export const worker = {
   WORKER_CONCURRENCY: integer("Requests one worker process holds at once.", 4, 1, 256),
   RENDER_THREADS: integer("Render threads; 0 uses one per CPU the process may use (its cgroup quota).", 0, 0, 64),
-  METRICS_PORT: integer("Port of /metrics, /healthz and /readyz (each process sets its own).", 9090, 1, 65535),
   SHUTDOWN_TIMEOUT: integer("Seconds a stopping worker waits for what it holds before returning it to the queue.", 20, 1, 3600),
 };
 
-export const groups = { common, nats, queue, redis, worker } as const;
+export const frontend = {
+  PORT: integer("HTTP port of the API, the server-sent events and the web UI.", 8080, 1, 65535),
+  RATE_LIMIT_PER_MINUTE: integer("Memes one client address may submit per minute; 0 turns the limit off.", 0, 0, 100000),
+  BURST_MAX: integer("Largest burst the web UI's burst control may submit; 0 hides the control.", 50, 0, 1000),
+  MAX_INFLIGHT_REQUESTS: integer("HTTP requests handled at once before new ones are shed with 503 (event streams excluded).", 500, 1, 100000),
+  SHUTDOWN_DELAY: integer("Seconds a stopping frontend stays up but unready, so load balancers stop sending before it closes.", 5, 0, 300),
+};
+
+export const groups = { common, nats, queue, redis, service, worker, frontend } as const;

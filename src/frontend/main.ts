@@ -1,0 +1,75 @@
+// `frontend`: the HTTP API, the event stream and the web UI. On SIGTERM it turns
+// unready, keeps serving for SHUTDOWN_DELAY seconds while load balancers catch
+// up, then closes the event streams, the server and its connections.
+import { jetstream } from "@nats-io/jetstream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { readEnv } from "../shared/env.js";
+import { createLogger } from "../shared/log.js";
+import { startMetricsServer } from "../shared/metrics-server.js";
+import { connectJetStream } from "../shared/nats.js";
+import { ensureQueue, queueSettingsOf } from "../shared/queue.js";
+import { connectRedis, redisReady } from "../shared/redis.js";
+import { common, frontend, nats, queue, redis as redisVariables, service } from "../shared/variables.js";
+import { buildApp, frontendMetrics } from "./app.js";
+import { Hub } from "./hub.js";
+
+export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...service, ...frontend };
+
+export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host = "0.0.0.0") {
+  const v = readEnv(variables, env);
+  const log = createLogger(v.LOG_LEVEL, "frontend");
+  const { nc, jsm } = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, "meme-generator-frontend");
+  const report = await ensureQueue(jsm, queueSettingsOf(v), false);
+  if (report.stream === "created" || report.consumer === "created") log.info(report, "created the missing queue");
+  if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
+
+  let natsConnected = true;
+  let stopping = false;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") natsConnected = false;
+      if (status.type === "reconnect") natsConnected = true;
+    }
+  })();
+
+  const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, "meme-generator-frontend");
+  redis.on("error", (error: Error) => log.debug({ err: error }, "redis"));
+  if (!(await redisReady(redis, 10_000))) log.warn({ url: v.REDIS_URL }, "Redis is not answering yet; going on and retrying");
+  const hub = new Hub({ stream: v.NATS_STREAM, consumer: v.NATS_CONSUMER, responseSubject: v.NATS_RESPONSE_SUBJECT, cacheTtl: v.CACHE_TTL }, { nc, jsm, redis, log });
+  hub.start();
+  const metrics = frontendMetrics();
+  const ready = () => !stopping && natsConnected && !nc.isClosed();
+  const reason = () => (stopping ? "shutting down" : "NATS disconnected");
+  const app = await buildApp(
+    { requestSubject: v.NATS_REQUEST_SUBJECT, cacheTtl: v.CACHE_TTL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, burstMax: v.BURST_MAX, maxInflight: v.MAX_INFLIGHT_REQUESTS },
+    { nc, js: jetstream(nc), redis, hub, log, ready },
+    metrics,
+  );
+  await app.listen({ port: v.PORT, host });
+  const metricsServer = await startMetricsServer(v.METRICS_PORT, metrics.registry, { ready, reason }, log, host);
+  const port = (app.server.address() as { port: number }).port;
+  log.info({ port, metricsPort: v.METRICS_PORT }, `frontend listening on http://localhost:${port}`);
+
+  const stop = async (delaySeconds = v.SHUTDOWN_DELAY) => {
+    if (stopping) return;
+    stopping = true;
+    await sleep(delaySeconds * 1000);
+    hub.stop();
+    await app.close();
+    await metricsServer.close();
+    await nc.drain().catch(() => undefined);
+    redis.disconnect();
+    log.info("frontend stopped");
+  };
+  return { app, hub, metrics, port, stop, ready };
+}
+
+export async function runFrontend(): Promise<number> {
+  const frontendProcess = await startFrontend();
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  await frontendProcess.stop();
+  return 0;
+}

@@ -1,0 +1,209 @@
+import { jetstream } from "@nats-io/jetstream";
+import { Redis } from "ioredis";
+import { request as httpRequest } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import t from "tap";
+import { startBackend } from "../../src/backend/main.js";
+import { RateLimiter } from "../../src/frontend/app.js";
+import { startFrontend } from "../../src/frontend/main.js";
+import type { MemeResult } from "../../src/generated/messages.js";
+import { freePort, natsFlavours } from "../harness/servers.js";
+import { startStack, type Stack } from "../harness/stack.js";
+
+interface Event {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads server-sent events from /api/events into an array until closed. */
+function listen(port: number): { events: Event[]; close(): void; opened: Promise<void> } {
+  const events: Event[] = [];
+  let close: () => void = () => undefined;
+  const opened = new Promise<void>((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: "/api/events" }, (res) => {
+      let buffer = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const type = /^event: (.+)$/m.exec(block)?.[1];
+          const data = /^data: (.+)$/m.exec(block)?.[1];
+          if (type && data) events.push({ type, data: JSON.parse(data) as Record<string, unknown> });
+        }
+      });
+      resolve();
+    });
+    req.on("error", reject);
+    req.end();
+    close = () => void req.destroy();
+  });
+  return { events, close: () => close(), opened };
+}
+
+async function frontendFor(t: Tap, stack: Stack, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const fe = await startFrontend({ ...stack.env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", ...env }, "127.0.0.1");
+  t.teardown(() => fe.stop(0));
+  return { ...fe, base: `http://127.0.0.1:${port}` };
+}
+
+type Tap = { teardown(fn: () => unknown): void };
+
+async function post(base: string, body: unknown) {
+  const res = await fetch(`${base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+for (const flavour of natsFlavours) {
+  t.test(`submit → PNG over real sockets on nats-server (${flavour})`, async (t) => {
+    const stack = await startStack(t, flavour);
+    const backend = await startBackend(stack.env);
+    t.teardown(() => backend.stop());
+    const fe = await frontendFor(t, stack);
+    const sse = listen(fe.port);
+    t.teardown(() => sse.close());
+    await sse.opened;
+
+    const created = await post(fe.base, { prompt: "one does not simply | skip the tests" });
+    t.equal(created.status, 202);
+    const id = created.body.id as string;
+    t.same(created.body, { id, status: "queued", links: { self: `/api/memes/${id}`, image: `/api/memes/${id}/image.png`, events: "/api/events" } });
+    const done = await until("the result", async () => {
+      const body = (await (await fetch(`${fe.base}/api/memes/${id}`)).json()) as Record<string, unknown>;
+      return body.status === "queued" ? undefined : body;
+    });
+    t.match(done, { id, status: "done", cached: false, width: 1024, prompt: "one does not simply | skip the tests" });
+    const image = await fetch(`${fe.base}/api/memes/${id}/image.png`);
+    t.equal(image.status, 200);
+    t.equal(image.headers.get("content-type"), "image/png");
+    const png = Buffer.from(await image.arrayBuffer());
+    t.equal(png.readUInt32BE(16), 1024, "a 1024 px PNG");
+    const resultEvent = await until("the result event", async () => sse.events.find((e) => e.type === "result" && e.data.id === id));
+    t.match(resultEvent.data, { id, status: "done" });
+    t.ok(sse.events.some((e) => e.type === "stats" && typeof e.data.lag === "number"), "stats events");
+
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => post(fe.base, { prompt: `concurrent ${i}`, fastMode: true }).then((r) => r.body.id as string)));
+    const results = await stack.waitForResults(ids, 60000);
+    t.equal(results.filter((r) => r.status === "done").length, 50, "50 concurrent requests all answered");
+
+    const recent = (await (await fetch(`${fe.base}/api/memes`)).json()) as { memes: { id: string }[] };
+    t.equal(recent.memes.length, 51);
+    t.same(new Set(recent.memes.map((m) => m.id)), new Set([id, ...ids]), "the gallery has every meme, newest first");
+
+    const stats = await until("a worker in the stats", async () => {
+      const s = (await (await fetch(`${fe.base}/api/stats`)).json()) as { lag: number; workers: { workerId: string }[]; throughput: number };
+      return s.workers.length === 1 && s.lag === 0 ? s : undefined;
+    });
+    t.equal(stats.workers[0]?.workerId, backend.worker.id);
+    t.ok(stats.throughput > 0, `throughput ${stats.throughput}/s`);
+
+    const redis = new Redis(stack.redis.url);
+    t.teardown(() => redis.disconnect());
+    await redis.del(done.imageKey as string);
+    const gone = await fetch(`${fe.base}/api/memes/${id}/image.png`);
+    t.equal(gone.status, 410);
+    t.same(await gone.json(), { error: "expired", message: "the image has expired from the cache; submit the meme again" });
+  });
+}
+
+t.test("the API with app.inject: validation, errors, headers", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack, { RATE_LIMIT_PER_MINUTE: "3" });
+  const inject = (method: "GET" | "POST", url: string, payload?: unknown) => fe.app.inject({ method, url, payload: payload as string });
+
+  const empty = await inject("POST", "/api/memes", { prompt: "   " });
+  t.equal(empty.statusCode, 400);
+  t.same(empty.json(), { error: "invalid_request", message: "prompt must be 1–200 characters after trimming (got 0)" });
+  const unknown = await inject("POST", "/api/memes", { prompt: "x", colour: "red" });
+  t.same(unknown.json(), { error: "invalid_request", message: "unknown field colour" });
+  const notJson = await fe.app.inject({ method: "POST", url: "/api/memes", headers: { "content-type": "application/json" }, payload: "{nope" });
+  t.equal(notJson.statusCode, 400);
+  t.equal(notJson.json().error, "bad_request");
+
+  t.equal((await inject("POST", "/api/memes", { prompt: "third accepted" })).statusCode, 202, "refused bodies count too: this is the third");
+  const limited = await inject("POST", "/api/memes", { prompt: "fourth" });
+  t.equal(limited.statusCode, 429, "the fourth submission in a minute is refused");
+  t.match(limited.json(), { error: "rate_limited", message: /^at most 3 memes a minute per client; try again in \d+ s$/ });
+  t.match(limited.headers["retry-after"], /^\d+$/);
+
+  const missing = await inject("GET", "/api/memes/0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01");
+  t.equal(missing.statusCode, 404);
+  t.equal(missing.json().error, "not_found");
+  const nowhere = await inject("GET", "/nowhere");
+  t.same(nowhere.json(), { error: "not_found", message: "no route GET /nowhere" });
+  t.equal(nowhere.headers["x-content-type-options"], "nosniff");
+  t.match(String(nowhere.headers["content-security-policy"]), /default-src 'self'/);
+  t.equal((await inject("GET", "/healthz")).statusCode, 200);
+  t.equal((await inject("GET", "/readyz")).statusCode, 200);
+});
+
+t.test("the rate limit slides over the last minute and forgets idle clients", async (t) => {
+  const limiter = new RateLimiter(2);
+  t.equal(limiter.take("a", 0), 0);
+  t.equal(limiter.take("a", 30_000), 0);
+  t.equal(limiter.take("a", 40_000), 20, "wait until the first one is a minute old");
+  t.equal(limiter.take("b", 40_000), 0, "per client");
+  t.equal(limiter.take("a", 60_001), 0, "the first one has slid out");
+  t.equal(new RateLimiter(0).take("a"), 0, "0 turns it off");
+  for (let i = 0; i < 1000; i++) limiter.take(`client-${i}`, 200_000 + i);
+  t.equal(limiter.clients, 1000, "the sweep forgot a and b, idle for over a minute");
+});
+
+t.test("a queued meme has no image yet; a failed one says why", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  const created = await post(fe.base, { prompt: "nobody renders me" });
+  const id = created.body.id as string;
+  const queued = await fetch(`${fe.base}/api/memes/${id}/image.png`);
+  t.equal(queued.status, 409);
+  t.equal(((await queued.json()) as { error: string }).error, "not_ready");
+  const redis = new Redis(stack.redis.url);
+  t.teardown(() => redis.disconnect());
+  const failed: MemeResult = { id, status: "failed", error: "the renderer exploded", cached: false, renderMs: 0 };
+  await redis.set(`meme:res:${id}`, JSON.stringify(failed));
+  const answer = await fetch(`${fe.base}/api/memes/${id}/image.png`);
+  t.equal(answer.status, 422);
+  t.same(await answer.json(), { error: "failed", message: "the meme could not be made: the renderer exploded" });
+});
+
+t.test("a request that used up its deliveries is answered as failed and deleted", async (t) => {
+  const stack = await startStack(t, "pinned", { NATS_MAX_DELIVER: "2", NATS_ACK_WAIT: "1" });
+  const fe = await frontendFor(t, stack);
+  const created = await post(fe.base, { prompt: "poison" });
+  const id = created.body.id as string;
+  const consumer = await jetstream(stack.nc).consumers.get("MEMES", "meme-generator");
+  for (let delivery = 1; delivery <= 3; delivery++) {
+    const msg = await consumer.next({ expires: 1500 });
+    if (msg) msg.nak();
+  }
+  const [result] = await stack.waitForResults([id], 15000);
+  t.match(result, { id, status: "failed", error: "gave up after 2 deliveries" });
+  await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined));
+  t.equal(await stack.lag(), 0);
+});
+
+t.test("shutdown: unready first, then closed", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
+  const stopping = fe.stop(1);
+  await sleep(200);
+  const during = await fetch(`${fe.base}/readyz`);
+  t.equal(during.status, 503, "unready during the drain delay");
+  t.equal((await fetch(`${fe.base}/healthz`)).status, 200, "still serving");
+  await stopping;
+  await t.rejects(fetch(`${fe.base}/healthz`), "closed after the delay");
+});
