@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ConfigError, shownDefault, type Variable } from "../shared/env.js";
 import { NatsUnavailableError } from "../shared/nats.js";
 import { projectRoot } from "../shared/project.js";
+import { MissingBinaryError } from "../local/servers.js";
 import { QueueConfigError } from "../shared/queue.js";
 
 interface Command {
@@ -14,6 +15,11 @@ interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  start: {
+    summary: "run everything on this machine: provision, a frontend and a worker (starts NATS and Redis when none answer)",
+    variables: async () => (await import("../local/start.js")).variables,
+    run: async () => (await import("../local/start.js")).runLocal(),
+  },
   frontend: {
     summary: "serve the HTTP API and the event stream until SIGTERM",
     variables: async () => (await import("../frontend/main.js")).variables,
@@ -67,7 +73,7 @@ async function commandHelp(name: string, command: Command): Promise<string> {
 
 /** Errors that a user can act on are one line; anything else is a bug and keeps its stack. */
 function describe(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof NatsUnavailableError || error instanceof QueueConfigError) return error.message;
+  if (error instanceof ConfigError || error instanceof NatsUnavailableError || error instanceof QueueConfigError || error instanceof MissingBinaryError) return error.message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 

@@ -1,42 +1,13 @@
-// Throwaway nats-server and redis-server for one test file: free loopback
-// ports, a temp folder for the JetStream store, stopped at teardown. Nothing
-// here touches servers that may already run on the default ports.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+// Throwaway servers for one test file, stopped at teardown: Debian's
+// nats-server (2.9) and the current one the toolchain pins, and redis-server.
 import { toolPath } from "../toolchain/toolchain.mjs";
+import { binaryOnPath, MissingBinaryError, NatsServer, RedisServer } from "../../src/local/servers.js";
+
+export { binaryOnPath, freePort, MissingBinaryError, NatsServer, RedisServer } from "../../src/local/servers.js";
 
 /** What tap's `t` offers that the harness needs. */
 export interface Teardown {
   teardown(fn: () => unknown): void;
-}
-
-export class MissingBinaryError extends Error {
-  override name = "MissingBinaryError";
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-/** Finds a server binary on PATH or in the Debian folders, or says how to install it. */
-export function binaryOnPath(binary: string, install: string): string {
-  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"])) {
-    const candidate = join(dir, binary);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  throw new MissingBinaryError(`${binary} not found: install it with \`${install}\``);
 }
 
 /** Which nats-server: Debian's packaged one (2.9) or the current one the toolchain pins. */
@@ -45,172 +16,17 @@ export type NatsFlavour = "debian" | "pinned";
 export const natsFlavours: NatsFlavour[] = ["debian", "pinned"];
 
 export function natsBinary(flavour: NatsFlavour): string {
-  if (flavour === "pinned") {
-    try {
-      return toolPath("nats-server");
-    } catch (error) {
-      throw new MissingBinaryError((error as Error).message);
-    }
-  }
-  return binaryOnPath("nats-server", "apt-get install nats-server");
-}
-
-export function natsVersion(binary: string): string {
-  const out = spawnSync(binary, ["--version"], { encoding: "utf8" });
-  return (out.stdout || out.stderr).trim().replace(/^nats-server:\s*/, "");
-}
-
-
-async function waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, output: () => string, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready:\n${output()}`);
-    if (await probe().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${output()}`);
-}
-
-/** Sends one inline command on a fresh connection and resolves with the first reply line. */
-function ask(port: number, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = new Socket();
-    let data = "";
-    socket.setTimeout(1000, () => socket.destroy(new Error("timeout")));
-    socket.on("error", reject);
-    socket.on("data", (chunk) => {
-      data += chunk.toString();
-      const end = data.indexOf("\r\n");
-      if (end >= 0) {
-        socket.end();
-        resolve(data.slice(0, end));
-      }
-    });
-    socket.connect(port, "127.0.0.1", () => {
-      if (line) socket.write(`${line}\r\n`);
-    });
-  });
-}
-
-/** A server process that can be stopped and started again on the same port and data. */
-abstract class Managed {
-  protected child: ChildProcess | undefined;
-  private log = "";
-
-  protected abstract command(): { binary: string; args: string[]; name: string };
-  protected abstract ready(): Promise<boolean>;
-
-  async start(): Promise<void> {
-    if (this.child && this.child.exitCode === null) return;
-    const { binary, args, name } = this.command();
-    this.log = "";
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.log = (this.log + chunk.toString()).slice(-8000);
-    };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    await waitFor(name, () => this.ready(), child, () => this.log);
-  }
-
-  /** SIGTERM (or the given signal), then wait for the process to exit. */
-  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
-
-  get output(): string {
-    return this.log;
-  }
-}
-
-export class NatsServer extends Managed {
-  readonly storeDir: string;
-  private constructor(
-    readonly binary: string,
-    readonly port: number,
-    readonly monitorPort: number,
-    readonly jetstream: boolean,
-  ) {
-    super();
-    this.storeDir = mkdtempSync(join(tmpdir(), "meme-nats-"));
-  }
-
-  static async create(flavour: NatsFlavour, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
-    const server = new NatsServer(natsBinary(flavour), await freePort(), await freePort(), options.jetstream ?? true);
-    return server;
-  }
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  /** host:port of the monitoring endpoint, the form KEDA's trigger takes. */
-  get monitoringEndpoint(): string {
-    return `127.0.0.1:${this.monitorPort}`;
-  }
-
-  get version(): string {
-    return natsVersion(this.binary);
-  }
-
-  protected command() {
-    const args = ["-a", "127.0.0.1", "-p", String(this.port), "-m", String(this.monitorPort)];
-    if (this.jetstream) args.push("-js", "-sd", this.storeDir);
-    return { binary: this.binary, args, name: `nats-server on port ${this.port}` };
-  }
-
-  protected async ready(): Promise<boolean> {
-    const response = await fetch(`http://${this.monitoringEndpoint}/healthz`);
-    return response.ok && (await ask(this.port, "")).startsWith("INFO");
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop();
-    rmSync(this.storeDir, { recursive: true, force: true });
-  }
-}
-
-export class RedisServer extends Managed {
-  private constructor(
-    readonly binary: string,
-    readonly port: number,
-  ) {
-    super();
-  }
-
-  static async create(): Promise<RedisServer> {
-    return new RedisServer(binaryOnPath("redis-server", "apt-get install redis-server"), await freePort());
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  protected command() {
-    const args = ["--bind", "127.0.0.1", "--port", String(this.port), "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", tmpdir(), "--logfile", ""];
-    return { binary: this.binary, args, name: `redis-server on port ${this.port}` };
-  }
-
-  protected async ready(): Promise<boolean> {
-    return (await ask(this.port, "PING")) === "+PONG";
+  if (flavour === "debian") return binaryOnPath("nats-server", "apt-get install nats-server");
+  try {
+    return toolPath("nats-server");
+  } catch (error) {
+    throw new MissingBinaryError((error as Error).message);
   }
 }
 
 /** Starts a nats-server for this test and stops it (and removes its store) at teardown. */
 export async function startNats(t: Teardown, flavour: NatsFlavour, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
-  const server = await NatsServer.create(flavour, options);
+  const server = await NatsServer.create(natsBinary(flavour), options);
   t.teardown(() => server.destroy());
   await server.start();
   return server;

@@ -1,0 +1,195 @@
+// nats-server and redis-server as child processes on free loopback ports, with
+// a temp folder for the JetStream store: for `start` on a developer's machine
+// and for the integration tests. Never the default ports, never their data.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export class MissingBinaryError extends Error {
+  override name = "MissingBinaryError";
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Finds a server binary on PATH or in the Debian folders, or says how to install it. */
+export function binaryOnPath(binary: string, install: string): string {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"])) {
+    const candidate = join(dir, binary);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  throw new MissingBinaryError(`${binary} not found: install it with \`${install}\``);
+}
+
+
+async function waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, output: () => string, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready:\n${output()}`);
+    if (await probe().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${output()}`);
+}
+
+/** Sends one inline command on a fresh connection and resolves with the first reply line. */
+function ask(port: number, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let data = "";
+    socket.setTimeout(1000, () => socket.destroy(new Error("timeout")));
+    socket.on("error", reject);
+    socket.on("data", (chunk) => {
+      data += chunk.toString();
+      const end = data.indexOf("\r\n");
+      if (end >= 0) {
+        socket.end();
+        resolve(data.slice(0, end));
+      }
+    });
+    socket.connect(port, "127.0.0.1", () => {
+      if (line) socket.write(`${line}\r\n`);
+    });
+  });
+}
+
+/**
+ * Servers run in their own process group, so a Ctrl-C meant for us does not
+ * stop them before we have drained our connections; whatever is still running
+ * when this process exits is killed with it.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** A server process that can be stopped and started again on the same port and data. */
+abstract class Managed {
+  protected child: ChildProcess | undefined;
+  private log = "";
+
+  protected abstract command(): { binary: string; args: string[]; name: string };
+  protected abstract ready(): Promise<boolean>;
+
+  async start(): Promise<void> {
+    if (this.child && this.child.exitCode === null) return;
+    const { binary, args, name } = this.command();
+    this.log = "";
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    this.child = child;
+    running.add(child);
+    child.once("exit", () => running.delete(child));
+    const keep = (chunk: Buffer) => {
+      this.log = (this.log + chunk.toString()).slice(-8000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    await waitFor(name, () => this.ready(), child, () => this.log);
+  }
+
+  /** SIGTERM (or the given signal), then wait for the process to exit. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  get output(): string {
+    return this.log;
+  }
+}
+
+export class NatsServer extends Managed {
+  readonly storeDir: string;
+  private constructor(
+    readonly binary: string,
+    readonly port: number,
+    readonly monitorPort: number,
+    readonly jetstream: boolean,
+  ) {
+    super();
+    this.storeDir = mkdtempSync(join(tmpdir(), "meme-nats-"));
+  }
+
+  static async create(binary: string, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
+    return new NatsServer(binary, await freePort(), await freePort(), options.jetstream ?? true);
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** host:port of the monitoring endpoint, the form KEDA's trigger takes. */
+  get monitoringEndpoint(): string {
+    return `127.0.0.1:${this.monitorPort}`;
+  }
+
+  get version(): string {
+    const out = spawnSync(this.binary, ["--version"], { encoding: "utf8" });
+    return (out.stdout || out.stderr).trim().replace(/^nats-server:\s*/, "");
+  }
+
+  protected command() {
+    const args = ["-a", "127.0.0.1", "-p", String(this.port), "-m", String(this.monitorPort)];
+    if (this.jetstream) args.push("-js", "-sd", this.storeDir);
+    return { binary: this.binary, args, name: `nats-server on port ${this.port}` };
+  }
+
+  protected async ready(): Promise<boolean> {
+    const response = await fetch(`http://${this.monitoringEndpoint}/healthz`);
+    return response.ok && (await ask(this.port, "")).startsWith("INFO");
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+export class RedisServer extends Managed {
+  private constructor(
+    readonly binary: string,
+    readonly port: number,
+  ) {
+    super();
+  }
+
+  static async create(): Promise<RedisServer> {
+    return new RedisServer(binaryOnPath("redis-server", "apt-get install redis-server"), await freePort());
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  protected command() {
+    const args = ["--bind", "127.0.0.1", "--port", String(this.port), "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", tmpdir(), "--logfile", ""];
+    return { binary: this.binary, args, name: `redis-server on port ${this.port}` };
+  }
+
+  protected async ready(): Promise<boolean> {
+    return (await ask(this.port, "PING")) === "+PONG";
+  }
+}
+

@@ -1,0 +1,47 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import t from "tap";
+import { startLocal } from "../../src/local/start.js";
+import { freePort, startNats } from "../harness/servers.js";
+
+async function memeThrough(port: number): Promise<Record<string, unknown>> {
+  const created = await fetch(`http://127.0.0.1:${port}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "npm start | just works", fastMode: true }) });
+  const { id } = (await created.json()) as { id: string };
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    const body = (await (await fetch(`http://127.0.0.1:${port}/api/memes/${id}`)).json()) as Record<string, unknown>;
+    if (body.status !== "queued") return body;
+    await sleep(25);
+  }
+  throw new Error("no result");
+}
+
+t.test("with nothing listening, start runs its own NATS and Redis, and a meme goes through", async (t) => {
+  const said: string[] = [];
+  const env = { LOG_LEVEL: "silent", NATS_URL: `nats://127.0.0.1:${await freePort()}`, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, PORT: String(await freePort()) };
+  const stack = await startLocal(env, (line) => said.push(line));
+  t.teardown(() => stack.stop());
+  t.match(said[0], /could not be reached within 2 s.*; started nats-server v2\.\d+\.\d+ with JetStream at nats:\/\/127\.0\.0\.1:\d+/);
+  t.match(said[1], /does not answer.*; started redis-server at redis:\/\/127\.0\.0\.1:\d+ \(no persistence\)/);
+  t.equal(said[2], "queue: stream created, consumer created");
+  t.equal(said[3], `meme-generator is running: open http://localhost:${stack.port} (Ctrl-C stops everything)`);
+  t.match(await memeThrough(stack.port), { status: "done", width: 512 });
+  const nats = stack.env.NATS_URL as string;
+  await stack.stop();
+  const down = await fetch(`http://127.0.0.1:${stack.port}/healthz`).then(() => "up", () => "down");
+  t.equal(down, "down", "the frontend is gone");
+  const { connect } = await import("@nats-io/transport-node");
+  await t.rejects(connect({ servers: nats, timeout: 500, reconnect: false }), "its own NATS is gone");
+});
+
+t.test("a NATS without JetStream is not usable and is said so; running servers are used as they are", async (t) => {
+  const plain = await startNats(t, "debian", { jetstream: false });
+  const withJs = await startNats(t, "pinned");
+  const said: string[] = [];
+  const first = await startLocal({ LOG_LEVEL: "silent", NATS_URL: plain.url, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, PORT: String(await freePort()) }, (line) => said.push(line));
+  await first.stop();
+  t.match(said[0], new RegExp(`^NATS at ${plain.url} answers but has no JetStream: .*; started nats-server`));
+  const again: string[] = [];
+  const second = await startLocal({ LOG_LEVEL: "silent", NATS_URL: withJs.url, REDIS_URL: first.env.REDIS_URL as string, PORT: String(await freePort()) }, (line) => again.push(line));
+  t.teardown(() => second.stop());
+  t.equal(again[0], `using NATS at ${withJs.url}`);
+});
