@@ -4,17 +4,36 @@ import { join } from "node:path";
 import { ConfigError, shownDefault, type Variable } from "../shared/env.js";
 import { NatsUnavailableError } from "../shared/nats.js";
 import { projectRoot } from "../shared/project.js";
+import { LoadUsageError } from "../load/load.js";
 import { MissingBinaryError } from "../local/servers.js";
+import { SmokeFailure } from "../smoke/smoke.js";
 import { QueueConfigError } from "../shared/queue.js";
 
 interface Command {
   summary: string;
+  /** Options of commands that take any, for their --help. */
+  usage?: () => Promise<string>;
   /** The environment variables the command reads, for its --help. */
   variables(): Promise<Record<string, Variable<unknown>>>;
   run(args: string[]): Promise<number>;
 }
 
 export const commands: Record<string, Command> = {
+  load: {
+    summary: "send memes at an even pace over HTTP or NATS and report latency and throughput",
+    usage: async () => (await import("../load/load.js")).loadHelp,
+    variables: async () => ({}),
+    run: async (args) => (await import("../load/load.js")).loadCommand(args),
+  },
+  smoke: {
+    summary: "submit one meme through the API and check its image arrives (what helm test runs)",
+    variables: async () => (await import("../smoke/smoke.js")).variables,
+    async run() {
+      const { smoke } = await import("../smoke/smoke.js");
+      console.log(`smoke: ok, ${await smoke()}`);
+      return 0;
+    },
+  },
   start: {
     summary: "run everything on this machine: provision, a frontend and a worker (starts NATS and Redis when none answer)",
     variables: async () => (await import("../local/start.js")).variables,
@@ -60,20 +79,19 @@ export function usage(): string {
 
 async function commandHelp(name: string, command: Command): Promise<string> {
   const variables = Object.entries(await command.variables());
-  const width = Math.max(...variables.map(([v]) => v.length));
-  return [
-    `usage: meme-generator ${name}`,
-    "",
-    command.summary,
-    "",
-    "environment:",
-    ...variables.map(([v, spec]) => `  ${v.padEnd(width)}  ${spec.doc} Default: ${shownDefault(spec)}.`),
-  ].join("\n");
+  const width = Math.max(0, ...variables.map(([v]) => v.length));
+  const lines = command.usage ? [await command.usage(), ""] : [`usage: meme-generator ${name}`, ""];
+  lines.push(command.summary);
+  if (variables.length > 0) {
+    lines.push("", "environment:", ...variables.map(([v, spec]) => `  ${v.padEnd(width)}  ${spec.doc} Default: ${shownDefault(spec)}.`));
+  }
+  return lines.join("\n");
 }
 
 /** Errors that a user can act on are one line; anything else is a bug and keeps its stack. */
 function describe(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof NatsUnavailableError || error instanceof QueueConfigError || error instanceof MissingBinaryError) return error.message;
+  const actionable = [ConfigError, NatsUnavailableError, QueueConfigError, MissingBinaryError, LoadUsageError, SmokeFailure];
+  if (actionable.some((kind) => error instanceof kind)) return (error as Error).message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 

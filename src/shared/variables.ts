@@ -53,4 +53,12 @@ export const frontend = {
   SHUTDOWN_DELAY: integer("Seconds a stopping frontend stays up but unready, so load balancers stop sending before it closes.", 5, 0, 300),
 };
 
-export const groups = { common, nats, queue, redis, service, worker, frontend } as const;
+export const smoke = {
+  FRONTEND_URL: string("Frontend the smoke check submits to, e.g. http://meme-generator-frontend.meme-generator.svc.", "http://localhost:8080", {
+    re: /^https?:\/\/[^\s/]+(\/.*)?$/,
+    rule: "must be an http:// or https:// URL",
+  }),
+  SMOKE_TIMEOUT: integer("Seconds the smoke check waits for its meme (a backend at zero must first be woken by KEDA).", 120, 1, 3600),
+};
+
+export const groups = { common, nats, queue, redis, service, worker, frontend, smoke } as const;
