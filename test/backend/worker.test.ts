@@ -104,39 +104,41 @@ for (const flavour of natsFlavours) {
   });
 }
 
-t.test("Redis stopped and restarted mid-run: fetching pauses, every request completes", async (t) => {
-  const stack = await startStack(t, "pinned");
-  const backend = await startBackend({ ...stack.env, WORKER_CONCURRENCY: "2" });
-  t.teardown(() => backend.stop());
-  const ids = await publishRequests(stack, 30, (i) => ({ prompt: `redis outage ${i}` }));
-  while (stack.results.size === 0) await sleep(5);
-  await stack.redis.stop();
-  const doneBefore = ids.filter((id) => stack.results.has(id)).length;
-  t.ok(doneBefore < 30, `${doneBefore} of 30 done when Redis stopped`);
-  const during = await fetch(`http://127.0.0.1:${stack.env.METRICS_PORT}/readyz`);
-  t.equal(during.status, 503, "not ready while Redis is away");
-  await sleep(1500);
-  await stack.redis.start();
-  const results = await stack.waitForResults(ids, 60000);
-  t.equal(results.filter((r) => r.status === "done").length, 30, "all done, none failed");
-  const errors = await metric(stack.env.METRICS_PORT as string, "meme_generator_errors_total");
-  t.ok(errors <= 4, `${errors} requests returned to the queue: only what was held, no nak loop`);
-  await sleep(200);
-  t.equal(await stack.lag(), 0);
-});
+for (const flavour of natsFlavours) {
+  t.test(`Redis stopped and restarted mid-run on nats-server (${flavour}): fetching pauses, every request completes`, async (t) => {
+    const stack = await startStack(t, flavour);
+    const backend = await startBackend({ ...stack.env, WORKER_CONCURRENCY: "2" });
+    t.teardown(() => backend.stop());
+    const ids = await publishRequests(stack, 30, (i) => ({ prompt: `redis outage ${i}` }));
+    while (stack.results.size === 0) await sleep(5);
+    await stack.redis.stop();
+    const doneBefore = ids.filter((id) => stack.results.has(id)).length;
+    t.ok(doneBefore < 30, `${doneBefore} of 30 done when Redis stopped`);
+    const during = await fetch(`http://127.0.0.1:${stack.env.METRICS_PORT}/readyz`);
+    t.equal(during.status, 503, "not ready while Redis is away");
+    await sleep(1500);
+    await stack.redis.start();
+    const results = await stack.waitForResults(ids, 60000);
+    t.equal(results.filter((r) => r.status === "done").length, 30, "all done, none failed");
+    const errors = await metric(stack.env.METRICS_PORT as string, "meme_generator_errors_total");
+    t.ok(errors <= 4, `${errors} requests returned to the queue: only what was held, no nak loop`);
+    await sleep(200);
+    t.equal(await stack.lag(), 0);
+  });
 
-t.test("SIGTERM mid-run: held requests go back to the queue and another worker finishes them", async (t) => {
-  const stack = await startStack(t, "pinned");
-  const first = await startBackend({ ...stack.env, WORKER_CONCURRENCY: "8", SHUTDOWN_TIMEOUT: "1" });
-  const ids = await publishRequests(stack, 40, (i) => ({ prompt: `scale down ${i}` }));
-  await sleep(300);
-  await first.stop();
-  const answeredByFirst = ids.filter((id) => stack.results.has(id)).length;
-  t.ok(answeredByFirst < 40, `the first worker answered ${answeredByFirst} before it stopped`);
-  const second = await startBackend({ ...stack.env, METRICS_PORT: String(await freePort()) });
-  t.teardown(() => second.stop());
-  const results = await stack.waitForResults(ids, 60000);
-  t.equal(results.filter((r) => r.status === "done").length, 40, "none lost");
-  await sleep(200);
-  t.equal(await stack.lag(), 0);
-});
+  t.test(`SIGTERM mid-run on nats-server (${flavour}): held requests go back to the queue and another worker finishes them`, async (t) => {
+    const stack = await startStack(t, flavour);
+    const first = await startBackend({ ...stack.env, WORKER_CONCURRENCY: "8", SHUTDOWN_TIMEOUT: "1" });
+    const ids = await publishRequests(stack, 40, (i) => ({ prompt: `scale down ${i}` }));
+    await sleep(300);
+    await first.stop();
+    const answeredByFirst = ids.filter((id) => stack.results.has(id)).length;
+    t.ok(answeredByFirst < 40, `the first worker answered ${answeredByFirst} before it stopped`);
+    const second = await startBackend({ ...stack.env, METRICS_PORT: String(await freePort()) });
+    t.teardown(() => second.stop());
+    const results = await stack.waitForResults(ids, 60000);
+    t.equal(results.filter((r) => r.status === "done").length, 40, "none lost");
+    await sleep(200);
+    t.equal(await stack.lag(), 0);
+  });
+}

@@ -93,9 +93,14 @@ for (const flavour of natsFlavours) {
     t.equal(png.readUInt32BE(16), 1024, "a 1024 px PNG");
     const resultEvent = await until("the result event", async () => sse.events.find((e) => e.type === "result" && e.data.id === id));
     t.match(resultEvent.data, { id, status: "done" });
-    t.ok(sse.events.some((e) => e.type === "stats" && typeof e.data.lag === "number"), "stats events");
+    t.ok(
+      sse.events.some((e) => e.type === "stats" && typeof e.data.lag === "number"),
+      "stats events",
+    );
 
-    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => post(fe.base, { prompt: `concurrent ${i}`, fastMode: true }).then((r) => r.body.id as string)));
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => post(fe.base, { prompt: `concurrent ${i}`, fastMode: true }).then((r) => r.body.id as string)),
+    );
     const results = await stack.waitForResults(ids, 60000);
     t.equal(results.filter((r) => r.status === "done").length, 50, "50 concurrent requests all answered");
 
@@ -179,20 +184,32 @@ t.test("a queued meme has no image yet; a failed one says why", async (t) => {
   t.same(await answer.json(), { error: "failed", message: "the meme could not be made: the renderer exploded" });
 });
 
-t.test("a request that used up its deliveries is answered as failed and deleted", async (t) => {
-  const stack = await startStack(t, "pinned", { NATS_MAX_DELIVER: "2", NATS_ACK_WAIT: "1" });
+for (const flavour of natsFlavours)
+  t.test(`a request that used up its deliveries is answered as failed and deleted (nats-server ${flavour})`, async (t) => {
+    const stack = await startStack(t, flavour, { NATS_MAX_DELIVER: "2", NATS_ACK_WAIT: "1" });
+    const fe = await frontendFor(t, stack);
+    const created = await post(fe.base, { prompt: "poison" });
+    const id = created.body.id as string;
+    const consumer = await jetstream(stack.nc).consumers.get("MEMES", "meme-generator");
+    for (let delivery = 1; delivery <= 3; delivery++) {
+      const msg = await consumer.next({ expires: 1500 });
+      if (msg) msg.nak();
+    }
+    const [result] = await stack.waitForResults([id], 15000);
+    t.match(result, { id, status: "failed", error: "gave up after 2 deliveries" });
+    await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined));
+    t.equal(await stack.lag(), 0);
+  });
+
+t.test("readiness follows the NATS connection", async (t) => {
+  const stack = await startStack(t, "pinned");
   const fe = await frontendFor(t, stack);
-  const created = await post(fe.base, { prompt: "poison" });
-  const id = created.body.id as string;
-  const consumer = await jetstream(stack.nc).consumers.get("MEMES", "meme-generator");
-  for (let delivery = 1; delivery <= 3; delivery++) {
-    const msg = await consumer.next({ expires: 1500 });
-    if (msg) msg.nak();
-  }
-  const [result] = await stack.waitForResults([id], 15000);
-  t.match(result, { id, status: "failed", error: "gave up after 2 deliveries" });
-  await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined));
-  t.equal(await stack.lag(), 0);
+  t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
+  await stack.nats.stop();
+  await until("unready", async () => ((await fetch(`${fe.base}/readyz`)).status === 503 ? true : undefined), 10000);
+  await stack.nats.start();
+  await until("ready again", async () => ((await fetch(`${fe.base}/readyz`)).status === 200 ? true : undefined), 15000);
+  t.pass("unready while NATS was away, ready once it came back");
 });
 
 t.test("shutdown: unready first, then closed", async (t) => {
