@@ -55,3 +55,188 @@ app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 app.kubernetes.io/part-of: {{ include "meme-generator.name" .ctx }}
 {{- end }}
+
+{{/* The application image; the tag defaults to the chart's appVersion. */}}
+{{- define "meme-generator.image" -}}
+{{- $image := .Values.image }}
+{{- printf "%s:%s" $image.repository (default .Chart.AppVersion $image.tag) }}
+{{- end }}
+
+{{/* An image of a dependency (nats, redis, exporters): repository:tag. */}}
+{{- define "meme-generator.imageOf" -}}
+{{- printf "%s:%s" .repository .tag }}
+{{- end }}
+
+{{/*
+Whether an optional API can be used: capabilities.<name> forces it (present or
+absent), auto asks the cluster. Returns "true" or "".
+Call with (dict "ctx" $ "name" "keda" "api" "keda.sh/v1alpha1/ScaledObject").
+*/}}
+{{- define "meme-generator.capabilities.has" -}}
+{{- $setting := index .ctx.Values.capabilities .name }}
+{{- if eq $setting "present" }}true
+{{- else if eq $setting "auto" }}{{ if .ctx.Capabilities.APIVersions.Has .api }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{- define "meme-generator.hasKeda" -}}
+{{- include "meme-generator.capabilities.has" (dict "ctx" . "name" "keda" "api" "keda.sh/v1alpha1/ScaledObject") }}
+{{- end }}
+
+{{- define "meme-generator.hasVpa" -}}
+{{- include "meme-generator.capabilities.has" (dict "ctx" . "name" "vpa" "api" "autoscaling.k8s.io/v1/VerticalPodAutoscaler") }}
+{{- end }}
+
+{{/*
+What scales the backend: keda, hpa (a CPU HPA; min 1) or none (fixed
+replicas). KEDA enabled but absent follows backend.autoscaling.keda.whenUnavailable.
+*/}}
+{{- define "meme-generator.backend.scaler" -}}
+{{- $keda := .Values.backend.autoscaling.keda }}
+{{- if $keda.enabled }}
+{{- if include "meme-generator.hasKeda" . }}keda
+{{- else if eq $keda.whenUnavailable "hpa" }}hpa
+{{- else if eq $keda.whenUnavailable "skip" }}none
+{{- else }}{{ fail "backend.autoscaling.keda is enabled but KEDA's API (keda.sh/v1alpha1 ScaledObject) is not in this cluster: install KEDA, or set backend.autoscaling.keda.whenUnavailable to hpa or skip (or capabilities.keda to present when rendering offline)" }}
+{{- end }}
+{{- else if .Values.backend.autoscaling.hpa.enabled }}hpa
+{{- else }}none
+{{- end }}
+{{- end }}
+
+{{- define "meme-generator.svcDomain" -}}
+{{- printf "svc.%s" .Values.clusterDomain }}
+{{- end }}
+
+{{/* Client URL of NATS: the chart's own Service, or nats.external.url. */}}
+{{- define "meme-generator.natsUrl" -}}
+{{- if .Values.nats.enabled }}
+{{- $c := dict "ctx" . "component" "nats" }}
+{{- printf "nats://%s.%s.%s:%d" (include "meme-generator.componentName" $c) (include "meme-generator.namespace" $c) (include "meme-generator.svcDomain" .) (int .Values.nats.service.clientPort) }}
+{{- else }}
+{{- .Values.nats.external.url }}
+{{- end }}
+{{- end }}
+
+{{/*
+host:port of the NATS monitoring endpoint KEDA reads /jsz from: the override,
+else the chart's NATS (its headless Service when clustered, so KEDA can reach
+every server), else nats.external.monitoringEndpoint.
+*/}}
+{{- define "meme-generator.natsMonitoringEndpoint" -}}
+{{- if .Values.backend.autoscaling.keda.monitoringEndpoint }}
+{{- .Values.backend.autoscaling.keda.monitoringEndpoint }}
+{{- else if .Values.nats.enabled }}
+{{- $c := dict "ctx" . "component" "nats" }}
+{{- $name := include "meme-generator.componentName" $c }}
+{{- if gt (int .Values.nats.replicas) 1 }}{{ $name = printf "%s-headless" $name }}{{ end }}
+{{- printf "%s.%s.%s:%d" $name (include "meme-generator.namespace" $c) (include "meme-generator.svcDomain" .) (int .Values.nats.service.monitorPort) }}
+{{- else }}
+{{- .Values.nats.external.monitoringEndpoint }}
+{{- end }}
+{{- end }}
+
+{{/* Redis URL: the chart's standalone Service, the operator's Service (named after the Redis resource), or redis.external.url. */}}
+{{- define "meme-generator.redisUrl" -}}
+{{- if eq .Values.redis.mode "external" }}
+{{- .Values.redis.external.url }}
+{{- else }}
+{{- $c := dict "ctx" . "component" "redis" }}
+{{- printf "redis://%s.%s.%s:%d" (include "meme-generator.componentName" $c) (include "meme-generator.namespace" $c) (include "meme-generator.svcDomain" .) (int .Values.redis.service.port) }}
+{{- end }}
+{{- end }}
+
+{{/* Environment every application container shares: where NATS and Redis are, and the queue's settings. */}}
+{{- define "meme-generator.appEnv" -}}
+- name: LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+- name: NATS_URL
+  value: {{ include "meme-generator.natsUrl" . | quote }}
+- name: NATS_STREAM
+  value: {{ .Values.queue.stream | quote }}
+- name: NATS_CONSUMER
+  value: {{ .Values.queue.consumer | quote }}
+- name: NATS_REQUEST_SUBJECT
+  value: {{ .Values.queue.requestSubject | quote }}
+- name: NATS_RESPONSE_SUBJECT
+  value: {{ .Values.queue.responseSubject | quote }}
+- name: NATS_STREAM_REPLICAS
+  value: {{ .Values.queue.replicas | quote }}
+- name: NATS_STREAM_MAX_BYTES
+  value: {{ .Values.queue.maxBytes | quote }}
+- name: NATS_MAX_MSG_SIZE
+  value: {{ .Values.queue.maxMsgSize | quote }}
+- name: NATS_ACK_WAIT
+  value: {{ .Values.queue.ackWaitSeconds | quote }}
+- name: NATS_MAX_DELIVER
+  value: {{ .Values.queue.maxDeliver | quote }}
+- name: REDIS_URL
+  value: {{ include "meme-generator.redisUrl" . | quote }}
+{{- with .Values.redis.external.passwordSecret }}
+{{- if and (eq $.Values.redis.mode "external") .name }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+- name: CACHE_TTL
+  value: {{ .Values.cache.ttlSeconds | quote }}
+- name: TMPDIR
+  value: /tmp
+{{- end }}
+
+{{/* Pod-level settings every pod of ours shares. */}}
+{{- define "meme-generator.podCommon" -}}
+automountServiceAccountToken: false
+{{- with .ctx.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .values.podSecurityContext | nindent 2 }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  - {{ toYaml (merge (dict) . (dict "labelSelector" (dict "matchLabels" (include "meme-generator.selectorLabels" $ | fromYaml)))) | nindent 4 | trim }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A probe from values: (dict "probe" .Values.x.probes.liveness "http" (dict "path" "/healthz" "port" "http")). */}}
+{{- define "meme-generator.probe" -}}
+httpGet:
+  path: {{ .path }}
+  port: {{ .port }}
+initialDelaySeconds: {{ .probe.initialDelaySeconds }}
+periodSeconds: {{ .probe.periodSeconds }}
+timeoutSeconds: {{ .probe.timeoutSeconds }}
+failureThreshold: {{ .probe.failureThreshold }}
+{{- end }}
+
+{{/* A Kubernetes memory quantity as a NATS size: 1Gi → 1G (NATS sizes are binary), 500M → bytes. */}}
+{{- define "meme-generator.natsSize" -}}
+{{- $q := toString . }}
+{{- if regexMatch "^[0-9]+[KMGT]i$" $q }}{{ trimSuffix "i" $q }}
+{{- else if regexMatch "^[0-9]+$" $q }}{{ $q }}
+{{- else if regexMatch "^[0-9]+[kMGT]$" $q }}
+{{- $n := regexFind "^[0-9]+" $q | int64 }}
+{{- $unit := regexFind "[kMGT]$" $q }}
+{{- $pow := get (dict "k" 3 "M" 6 "G" 9 "T" 12) $unit }}
+{{- $bytes := $n }}{{ range until (int $pow) }}{{ $bytes = mul $bytes 10 }}{{ end }}{{ $bytes }}
+{{- else }}{{ fail (printf "nats sizes take a whole number with Ki, Mi, Gi, Ti, k, M, G or T (got %s)" $q) }}
+{{- end }}
+{{- end }}

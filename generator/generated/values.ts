@@ -451,7 +451,7 @@ export interface Values {
       };
     };
     /**
-     * Seconds a stopping server spends in lame-duck mode, moving clients away; the grace period is longer.
+     * Seconds a stopping server spends in lame-duck mode, moving clients away (nats-server takes 30 at least); the grace period is longer.
      */
     lameDuckDurationSeconds: number;
     /**

@@ -10,6 +10,7 @@ export const demo: Profile = {
   name: "demo",
   summary: "The autoscaling guide's setup: namespaces meme-generator, messaging and cache, its object names, HPA, KEDA and VPA numbers, operator Redis and monitoring for kube-prometheus-stack.",
   values: {
+    capabilities: { redisOperator: "present" },
     namespaces: {
       app: "meme-generator",
       messaging: "messaging",
@@ -72,6 +73,9 @@ export const demo: Profile = {
     },
   },
   notes: {
+    "capabilities.redisOperator":
+      "The demo's Redis is the opstree operator's (the guide's step 3), so the Redis resource is always rendered, also by helm template " +
+      "without a cluster; helm install fails with \"no matches for kind Redis\" until the operator is installed.",
     "frontend.resources":
       "Guide: requests 10m CPU / 64Mi memory, limits 100m / 128Mi, sized for a static nginx server. CPU is kept. " +
       "A Node.js process with fastify 5 and the NATS and Redis clients connected idles at 73 MiB RSS (Node 20, measured three times: 72.8, 74.0, 73.1 MiB), " +

@@ -62,7 +62,7 @@ t.test("rules across fields", async (t) => {
   ]);
   t.same(problems("nats.enabled=false", "nats.external.url=nats://nats.example:4222", "backend.autoscaling.keda.monitoringEndpoint=nats.example:8222"), []);
   t.same(problems("queue.replicas=3"), ["queue.replicas: must not exceed nats.replicas (1) (got 3)"]);
-  t.same(problems("nats.terminationGracePeriodSeconds=20"), ["nats.terminationGracePeriodSeconds: must exceed lameDuckDurationSeconds (20) (got 20)"]);
+  t.same(problems("nats.terminationGracePeriodSeconds=30"), ["nats.terminationGracePeriodSeconds: must exceed lameDuckDurationSeconds (30) (got 30)"]);
   t.same(problems("frontend.autoscaling.hpa.targetCPUUtilizationPercentage=0"), ["frontend.autoscaling.hpa: needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0"]);
   t.same(problems("frontend.autoscaling.hpa.targetMemoryUtilizationPercentage=60", "frontend.resources.requests.memory=null"), [
     "frontend.resources.requests.memory: is required while the HPA has a memory target (utilization is relative to it)",
