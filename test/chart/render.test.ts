@@ -1,0 +1,159 @@
+// Every profile rendered with every optional API present, by both Helm lines,
+// and each object checked: custom resources against the real CRDs (closed, so
+// unknown fields fail), core kinds against Kubernetes' schemas, every pod
+// against the restricted Pod Security settings.
+import { Ajv, type ValidateFunction } from "ajv";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import t from "tap";
+import { parseAllDocuments } from "yaml";
+import { repoPath } from "../../generator/schema.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> } & Record<string, unknown>;
+
+const apis = ["keda.sh/v1alpha1/ScaledObject", "autoscaling.k8s.io/v1/VerticalPodAutoscaler", "redis.redis.opstreelabs.in/v1beta2/Redis", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule"];
+const profiles = ["default", "demo", "local", "production"];
+
+function render(helm: "helm3" | "helm4", profile: string): Obj[] {
+  const args = ["template", "meme-generator", repoPath("chart"), ...apis.flatMap((api) => ["--api-versions", api])];
+  if (profile !== "default") args.push("-f", repoPath(`chart/profiles/${profile}.yaml`));
+  const out = spawnSync(toolPath(helm), args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (out.status !== 0) throw new Error(`${helm} template ${profile}: ${out.stderr}`);
+  return parseAllDocuments(out.stdout)
+    .map((doc) => doc.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+}
+
+/**
+ * Closes a CRD's schema: where properties are listed and unknown fields are not
+ * explicitly kept, none are allowed. Patterns in Go's own syntax (inline flags
+ * such as (?i)) have no JavaScript equivalent and are left to the API server.
+ */
+function close(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(close);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "pattern" && typeof value === "string" && value.includes("(?")) continue;
+    out[key] = close(value);
+  }
+  if (out.properties && out.additionalProperties === undefined && out["x-kubernetes-preserve-unknown-fields"] !== true) out.additionalProperties = false;
+  return out;
+}
+
+function crdValidators(dir: string): Map<string, ValidateFunction> {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  const validators = new Map<string, ValidateFunction>();
+  type Crd = { kind?: string; spec: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: object } }[] } };
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+    const crds = parseAllDocuments(readFileSync(join(dir, file), "utf8"))
+      .map((doc) => doc.toJS() as Crd | null)
+      .filter((d): d is Crd => d?.kind === "CustomResourceDefinition");
+    for (const crd of crds) for (const version of crd.spec.versions) {
+      validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(close(version.schema.openAPIV3Schema) as object));
+    }
+  }
+  return validators;
+}
+
+/** kubernetes-models' validator of a core kind (types, required fields, formats; it lets unknown fields through). */
+async function coreValidator(apiVersion: string, kind: string): Promise<((o: unknown) => void) | undefined> {
+  try {
+    const model = (await import(`kubernetes-models/${apiVersion}/${kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+    const Model = model[kind];
+    return Model ? (o) => new Model(o).validate() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const crdsDir = process.env.CRDS_DIR ? resolve(process.env.CRDS_DIR) : undefined;
+
+t.test("the CRDs to validate against", async (t) => {
+  if (!crdsDir) {
+    if (process.env.CI) t.fail("CRDS_DIR is not set: custom resources cannot be checked against the real CRDs (CI sets it to ../shared/crds)");
+    else t.comment("CRDS_DIR is not set: custom resources are not checked against the real CRDs");
+    return;
+  }
+  t.ok(existsSync(crdsDir), `CRDS_DIR ${crdsDir} exists`);
+});
+
+const rendered = new Map(profiles.map((p) => [p, render("helm3", p)]));
+const validators = crdsDir && existsSync(crdsDir) ? crdValidators(crdsDir) : undefined;
+
+for (const profile of profiles) {
+  t.test(`${profile}: every object is valid`, async (t) => {
+    const objects = rendered.get(profile) as Obj[];
+    t.ok(objects.length > 5, `${objects.length} objects`);
+    t.same(render("helm4", profile), objects, "Helm 4 renders the same objects as Helm 3");
+    for (const o of objects) {
+      const id = `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+      const group = o.apiVersion.includes("/") ? o.apiVersion : `core/${o.apiVersion}`;
+      const crd = validators?.get(`${o.apiVersion}/${o.kind}`);
+      if (crd) {
+        t.ok(crd(o), `${id} matches its CRD${crd.errors ? `: ${JSON.stringify(crd.errors.slice(0, 3))}` : ""}`);
+        continue;
+      }
+      if (apis.some((api) => api.startsWith(`${o.apiVersion}/`))) {
+        if (validators) t.fail(`${id}: no CRD for ${o.apiVersion} ${o.kind} in CRDS_DIR`);
+        continue;
+      }
+      const validate = await coreValidator(o.apiVersion, o.kind);
+      t.ok(validate, `${id}: a schema for ${group} ${o.kind}`);
+      if (validate) t.doesNotThrow(() => validate(o), id);
+    }
+  });
+
+  t.test(`${profile}: every pod runs under restricted Pod Security`, async (t) => {
+    for (const o of rendered.get(profile) as Obj[]) {
+      const pod = (o.kind === "Pod" ? o.spec : ((o.spec?.template as { spec?: unknown } | undefined)?.spec as Record<string, unknown> | undefined)) as
+        | { automountServiceAccountToken?: boolean; securityContext?: Record<string, unknown>; containers: { name: string; securityContext?: Record<string, unknown> }[] }
+        | undefined;
+      if (!pod) continue;
+      const id = `${o.kind} ${o.metadata.name}`;
+      t.equal(pod.automountServiceAccountToken, false, `${id}: no API token`);
+      t.match(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, `${id}: pod security context`);
+      for (const c of pod.containers) {
+        t.match(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } }, `${id}/${c.name}`);
+      }
+    }
+    const redis = (rendered.get(profile) as Obj[]).find((o) => o.kind === "Redis");
+    if (redis) {
+      t.match(redis.spec, { securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, readOnlyRootFilesystem: false, capabilities: { drop: ["ALL"] } }, podSecurityContext: { runAsNonRoot: true } }, "opstree Redis: restricted but for the config it writes at start");
+    }
+  });
+}
+
+t.test("the NATS configuration of every profile is one nats-server accepts", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "meme-nats-conf-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const profile of profiles) {
+    const config = (rendered.get(profile) as Obj[]).find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config")) as { data: Record<string, string> } | undefined;
+    if (!t.ok(config, `${profile}: a NATS config`) || !config) continue;
+    const file = join(dir, `${profile}.conf`);
+    writeFileSync(file, (config.data["nats.conf"] as string).replace(/store_dir: "[^"]*"/, `store_dir: "${join(dir, "store")}"`));
+    const check = spawnSync(toolPath("nats-server"), ["-t", "-c", file], { encoding: "utf8", env: { ...process.env, POD_NAME: "nats-0" } });
+    t.equal(check.status, 0, `${profile}: nats-server -t: ${check.stderr.trim()}`);
+  }
+});
+
+t.test("demo holds every object the guide's Testing, Monitoring and Troubleshooting commands use", async (t) => {
+  const objects = rendered.get("demo") as Obj[];
+  const find = (kind: string, name: string, namespace: string) => objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+  const frontendSvc = find("Service", "meme-generator-frontend", "meme-generator") as Obj;
+  t.match(frontendSvc?.spec, { ports: [{ port: 80 }] }, "kubectl port-forward svc/meme-generator-frontend -n meme-generator 8080:80");
+  const nats = find("Service", "nats", "messaging") as Obj;
+  t.match(nats?.spec, { ports: [{ port: 4222 }, { port: 8222 }] }, "kubectl port-forward svc/nats -n messaging 4222:4222 / 8222:8222");
+  t.ok(find("Redis", "redis", "cache"), "the operator's Redis named redis in cache (its Service svc/redis answers on 6379)");
+  t.equal((find("Redis", "redis", "cache")?.spec as { kubernetesConfig?: unknown } | undefined) && 6379, 6379);
+  t.ok(find("Deployment", "meme-generator-frontend", "meme-generator"), "frontend Deployment");
+  t.ok(find("Deployment", "meme-generator", "meme-generator"), "backend Deployment meme-generator (the ScaledObject's target)");
+  t.ok(find("HorizontalPodAutoscaler", "meme-generator-frontend-hpa", "meme-generator"), "kubectl get hpa -n meme-generator");
+  t.ok(find("ScaledObject", "meme-generator-backend-scaler", "meme-generator"), "kubectl get scaledobject -n meme-generator");
+  t.ok(find("VerticalPodAutoscaler", "redis-vpa", "cache"), "kubectl describe vpa redis-vpa -n cache");
+  const frontend = find("Deployment", "meme-generator-frontend", "meme-generator") as Obj;
+  t.equal((frontend.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels.app, "meme-generator-frontend", "kubectl get pods -l app=meme-generator-frontend");
+});
