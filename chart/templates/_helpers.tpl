@@ -240,3 +240,58 @@ failureThreshold: {{ .probe.failureThreshold }}
 {{- else }}{{ fail (printf "nats sizes take a whole number with Ki, Mi, Gi, Ti, k, M, G or T (got %s)" $q) }}
 {{- end }}
 {{- end }}
+
+{{- define "meme-generator.hasPrometheusOperator" -}}
+{{- include "meme-generator.capabilities.has" (dict "ctx" . "name" "prometheusOperator" "api" "monitoring.coreos.com/v1/ServiceMonitor") }}
+{{- end }}
+
+{{/* Labels of monitoring objects: ours plus monitoring.labels, which kube-prometheus-stack selects on. */}}
+{{- define "meme-generator.monitoringLabels" -}}
+{{ include "meme-generator.labels" . }}
+{{- with .ctx.Values.monitoring.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Egress to NATS and Redis: the chart's own pods when it runs them, else any address on their ports. */}}
+{{- define "meme-generator.np.data" -}}
+- to:
+    {{- if .nats }}
+    {{- .nats | nindent 4 }}
+    {{- else }}
+    - ipBlock: {cidr: 0.0.0.0/0}
+    {{- end }}
+  ports:
+    - {port: {{ .ctx.Values.nats.service.clientPort }}, protocol: TCP}
+{{- if ne .ctx.Values.redis.mode "standalone" | or .redis }}
+- to:
+    {{- if .redis }}
+    {{- .redis | nindent 4 }}
+    {{- else }}
+    - ipBlock: {cidr: 0.0.0.0/0}
+    {{- end }}
+  ports:
+    - {port: {{ .ctx.Values.redis.service.port }}, protocol: TCP}
+{{- end }}
+{{- end }}
+
+{{/* DNS for every pod that egresses. */}}
+{{- define "meme-generator.np.dns" -}}
+- to:
+    - namespaceSelector: {}
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  ports:
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
+{{- end }}
+{{/* The pods of a component in a namespace, as a NetworkPolicy peer: (dict "namespace" ns "c" component-dict). */}}
+{{- define "meme-generator.np.peer" -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ .namespace }}
+  podSelector:
+    matchLabels:
+      {{- include "meme-generator.selectorLabels" .c | nindent 6 }}
+{{- end }}

@@ -57,6 +57,8 @@ export function frontendMetrics() {
     published: new Counter({ name: "meme_frontend_published_total", help: "Requests published to the queue", registers: [registry] }),
     relayed: new Counter({ name: "meme_frontend_results_relayed_total", help: "Results relayed to browsers", registers: [registry] }),
     sseClients: new Gauge({ name: "meme_frontend_sse_clients", help: "Browsers connected to /api/events", registers: [registry] }),
+    queueLag: new Gauge({ name: "meme_frontend_queue_lag", help: "num_pending + num_ack_pending of the consumer, the number KEDA scales on", registers: [registry] }),
+    workers: new Gauge({ name: "meme_frontend_live_workers", help: "Workers heard from in the last 6 s", registers: [registry] }),
   };
 }
 
@@ -196,6 +198,11 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   });
 
   app.get("/api/stats", async () => ({ ...hub.stats(), burstMax: settings.burstMax }));
+  hub.subscribe((event) => {
+    if (event.type !== "stats") return;
+    metrics.queueLag.set(event.data.lag);
+    metrics.workers.set(event.data.workers.length);
+  });
 
   app.get("/api/events", (request, reply) => {
     reply.hijack();

@@ -45,9 +45,10 @@ function listen(port: number): { events: Event[]; close(): void; opened: Promise
 
 async function frontendFor(t: Tap, stack: Stack, env: Record<string, string> = {}) {
   const port = await freePort();
-  const fe = await startFrontend({ ...stack.env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", ...env }, "127.0.0.1");
+  const metricsPort = await freePort();
+  const fe = await startFrontend({ ...stack.env, PORT: String(port), METRICS_PORT: String(metricsPort), SHUTDOWN_DELAY: "0", ...env }, "127.0.0.1");
   t.teardown(() => fe.stop(0));
-  return { ...fe, base: `http://127.0.0.1:${port}` };
+  return { ...fe, base: `http://127.0.0.1:${port}`, metricsPort };
 }
 
 type Tap = { teardown(fn: () => unknown): void };
@@ -113,6 +114,10 @@ for (const flavour of natsFlavours) {
       return s.workers.length === 1 && s.lag === 0 ? s : undefined;
     });
     t.equal(stats.workers[0]?.workerId, backend.worker.id);
+    const exported = await (await fetch(`http://127.0.0.1:${fe.metricsPort}/metrics`)).text();
+    t.match(exported, /^meme_frontend_queue_lag 0$/m, "the lag is a metric too, for alerts and the dashboard");
+    t.match(exported, /^meme_frontend_live_workers 1$/m);
+    t.match(exported, /^meme_frontend_published_total 51$/m);
     t.ok(stats.throughput > 0, `throughput ${stats.throughput}/s`);
 
     const redis = new Redis(stack.redis.url);
