@@ -11,6 +11,7 @@ import { common, nats, queue, redis as redisVariables, service, worker as worker
 import { workerMetrics } from "./metrics.js";
 import { RenderPool, usableCpus } from "./render/pool.js";
 import { Worker } from "./worker.js";
+import { untilStopSignal } from "../shared/signals.js";
 
 export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...service, ...workerVariables };
 
@@ -58,10 +59,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
 /** Runs until a signal; resolves with the exit code. */
 export async function runBackend(): Promise<number> {
   const backend = await startBackend();
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await untilStopSignal();
   await backend.stop();
   return 0;
 }

@@ -12,6 +12,7 @@ import { connectRedis, redisReady } from "../shared/redis.js";
 import { common, frontend, nats, queue, redis as redisVariables, service } from "../shared/variables.js";
 import { buildApp, frontendMetrics } from "./app.js";
 import { Hub } from "./hub.js";
+import { untilStopSignal } from "../shared/signals.js";
 
 export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...service, ...frontend };
 
@@ -66,10 +67,7 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
 
 export async function runFrontend(): Promise<number> {
   const frontendProcess = await startFrontend();
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await untilStopSignal();
   await frontendProcess.stop();
   return 0;
 }

@@ -3,11 +3,10 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { randomUUID } from "node:crypto";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { MemeResult } from "../generated/messages.js";
+import { readEvents } from "../shared/events.js";
 
 export const loadHelp = `usage: meme-generator load (--url URL | --nats URL) [options]
 
@@ -110,33 +109,6 @@ export function percentile(sorted: number[], p: number): number {
 
 const jokes = ["one does not simply | scale to zero", "keda sees the lag / keda scales the pods", "it works on my cluster", "the hpa is watching", "vpa says you need more memory", "autoscaling all the things"];
 
-/** Server-sent events of a frontend, as a stream of result messages. */
-function subscribeEvents(base: string, onResult: (r: MemeResult) => void): Promise<() => void> {
-  return new Promise((resolve, reject) => {
-    const url = new URL("/api/events", base);
-    const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`GET /api/events answered ${res.statusCode}`));
-        return;
-      }
-      let buffer = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (/^event: result$/m.test(block)) onResult(JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null") as MemeResult);
-        }
-      });
-      resolve(() => request.destroy());
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
-
 export async function runLoad(options: LoadOptions, out: (text: string) => void, tty: boolean): Promise<LoadSummary> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -165,7 +137,7 @@ export async function runLoad(options: LoadOptions, out: (text: string) => void,
   let close: () => Promise<void>;
   if (options.url) {
     const base = options.url;
-    const stop = await subscribeEvents(base, onResult);
+    const stop = await readEvents(base, (type, data) => type === "result" && onResult(data as MemeResult));
     send = async (id, body) => {
       const res = await fetch(`${base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, ...body }) });
       if (res.status === 202) accepted++;

@@ -7,6 +7,7 @@ import { readEnv } from "../shared/env.js";
 import { connectJetStream, NatsUnavailableError } from "../shared/nats.js";
 import { common, frontend, nats, redis as redisVariables } from "../shared/variables.js";
 import { binaryOnPath, freePort, NatsServer, RedisServer } from "./servers.js";
+import { untilStopSignal } from "../shared/signals.js";
 
 export const variables = { ...common, ...nats, ...redisVariables, PORT: frontend.PORT };
 
@@ -92,10 +93,7 @@ export async function startLocal(env: NodeJS.ProcessEnv, say: Say) {
 export async function runLocal(): Promise<number> {
   const say: Say = (line) => process.stderr.write(`start: ${line}\n`);
   const stack = await startLocal(process.env, say);
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await untilStopSignal();
   say("stopping");
   await stack.stop();
   return 0;

@@ -98,10 +98,10 @@ export class QueueConfigError extends Error {
   override name = "QueueConfigError";
 }
 
-function differences<T extends object>(kind: string, current: T, wanted: Partial<T>): string[] {
+function differences(kind: string, current: Record<string, unknown>, wanted: object): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(wanted)) {
-    const have = (current as Record<string, unknown>)[key];
+    const have = current[key];
     if (JSON.stringify(have) !== JSON.stringify(value)) {
       out.push(`${kind}.${key}: ${JSON.stringify(have)} → ${JSON.stringify(value)}`);
     }
@@ -123,54 +123,66 @@ function isNotFound(error: unknown, code: number): boolean {
  */
 export async function ensureQueue(jsm: JetStreamManager, settings: QueueSettings, reconcile: boolean): Promise<QueueReport> {
   const changes: string[] = [];
-  const wantedStream = streamSettings(settings);
-  let stream: Outcome;
-  try {
-    const info = await jsm.streams.info(settings.stream);
-    const diff = differences("stream", info.config, wantedStream);
-    changes.push(...diff);
-    if (diff.length === 0) stream = "unchanged";
-    else if (!reconcile) stream = "differs";
-    else {
-      const fixed = fixedStream.filter((key) => info.config[key] !== wantedStream[key]);
-      if (fixed.length > 0) {
-        throw new QueueConfigError(
-          `stream ${settings.stream} has ${fixed.map((k) => `${k} ${info.config[k]}`).join(", ")}, which JetStream cannot change in place; ` +
-            `delete the stream (its queued requests go with it) and provision again`,
-        );
-      }
-      await jsm.streams.update(settings.stream, wantedStream);
-      stream = "updated";
-    }
-  } catch (error) {
-    if (!isNotFound(error, JetStreamApiCodes.StreamNotFound)) throw error;
-    await jsm.streams.add(wantedStream);
-    stream = "created";
-  }
-
-  const wantedConsumer = consumerSettings(settings);
-  let consumer: Outcome;
-  try {
-    const info = await jsm.consumers.info(settings.stream, settings.consumer);
-    const diff = differences("consumer", info.config, wantedConsumer);
-    changes.push(...diff);
-    if (diff.length === 0) consumer = "unchanged";
-    else if (!reconcile) consumer = "differs";
-    else {
-      const fixed = fixedConsumer.filter((key) => info.config[key] !== wantedConsumer[key]);
-      if (fixed.length > 0) {
-        throw new QueueConfigError(
-          `consumer ${settings.consumer} has ${fixed.map((k) => `${k} ${String(info.config[k])}`).join(", ")}, which JetStream cannot change in place; ` +
-            `delete the consumer and provision again`,
-        );
-      }
-      await jsm.consumers.update(settings.stream, settings.consumer, wantedConsumer);
-      consumer = "updated";
-    }
-  } catch (error) {
-    if (!isNotFound(error, JetStreamApiCodes.ConsumerNotFound)) throw error;
-    await jsm.consumers.add(settings.stream, wantedConsumer);
-    consumer = "created";
-  }
+  const stream = await ensureOne({
+    kind: "stream",
+    name: settings.stream,
+    wanted: streamSettings(settings),
+    fixed: fixedStream,
+    remedy: "delete the stream (its queued requests go with it) and provision again",
+    notFound: JetStreamApiCodes.StreamNotFound,
+    info: async () => (await jsm.streams.info(settings.stream)).config,
+    update: (wanted) => jsm.streams.update(settings.stream, wanted),
+    add: (wanted) => jsm.streams.add(wanted),
+    reconcile,
+    changes,
+  });
+  const consumer = await ensureOne({
+    kind: "consumer",
+    name: settings.consumer,
+    wanted: consumerSettings(settings),
+    fixed: fixedConsumer,
+    remedy: "delete the consumer and provision again",
+    notFound: JetStreamApiCodes.ConsumerNotFound,
+    info: async () => (await jsm.consumers.info(settings.stream, settings.consumer)).config,
+    update: (wanted) => jsm.consumers.update(settings.stream, settings.consumer, wanted),
+    add: (wanted) => jsm.consumers.add(settings.stream, wanted),
+    reconcile,
+    changes,
+  });
   return { stream, consumer, changes };
+}
+
+/** One stream or consumer: created when missing, compared, and updated when reconciling. */
+async function ensureOne<W extends object>(o: {
+  kind: string;
+  name: string;
+  wanted: W;
+  fixed: readonly (keyof W)[];
+  remedy: string;
+  notFound: number;
+  info(): Promise<object>;
+  update(wanted: W): Promise<unknown>;
+  add(wanted: W): Promise<unknown>;
+  reconcile: boolean;
+  changes: string[];
+}): Promise<Outcome> {
+  let current: Record<string, unknown>;
+  try {
+    current = (await o.info()) as Record<string, unknown>;
+  } catch (error) {
+    if (!isNotFound(error, o.notFound)) throw error;
+    await o.add(o.wanted);
+    return "created";
+  }
+  const diff = differences(o.kind, current, o.wanted);
+  o.changes.push(...diff);
+  if (diff.length === 0) return "unchanged";
+  if (!o.reconcile) return "differs";
+  const fixed = o.fixed.filter((key) => current[key as string] !== o.wanted[key]);
+  if (fixed.length > 0) {
+    const have = fixed.map((key) => `${String(key)} ${String(current[key as string])}`).join(", ");
+    throw new QueueConfigError(`${o.kind} ${o.name} has ${have}, which JetStream cannot change in place; ${o.remedy}`);
+  }
+  await o.update(o.wanted);
+  return "updated";
 }

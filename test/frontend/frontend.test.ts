@@ -1,12 +1,12 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
 import { RateLimiter } from "../../src/frontend/app.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
+import { readEvents } from "../../src/shared/events.js";
 import { freePort, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -15,32 +15,11 @@ interface Event {
   data: Record<string, unknown>;
 }
 
-/** Reads server-sent events from /api/events into an array until closed. */
-function listen(port: number): { events: Event[]; close(): void; opened: Promise<void> } {
+/** Collects the server-sent events of /api/events until closed. */
+async function listen(port: number): Promise<{ events: Event[]; close(): void }> {
   const events: Event[] = [];
-  let close: () => void = () => undefined;
-  const opened = new Promise<void>((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path: "/api/events" }, (res) => {
-      let buffer = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const type = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (type && data) events.push({ type, data: JSON.parse(data) as Record<string, unknown> });
-        }
-      });
-      resolve();
-    });
-    req.on("error", reject);
-    req.end();
-    close = () => void req.destroy();
-  });
-  return { events, close: () => close(), opened };
+  const close = await readEvents(`http://127.0.0.1:${port}`, (type, data) => events.push({ type, data: data as Record<string, unknown> }));
+  return { events, close };
 }
 
 async function frontendFor(t: Tap, stack: Stack, env: Record<string, string> = {}) {
@@ -74,9 +53,8 @@ for (const flavour of natsFlavours) {
     const backend = await startBackend(stack.env);
     t.teardown(() => backend.stop());
     const fe = await frontendFor(t, stack);
-    const sse = listen(fe.port);
+    const sse = await listen(fe.port);
     t.teardown(() => sse.close());
-    await sse.opened;
 
     const created = await post(fe.base, { prompt: "one does not simply | skip the tests" });
     t.equal(created.status, 202);
