@@ -20,6 +20,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schemas ./schemas
+COPY --from=build /app/src/frontend/public ./src/frontend/public
 # The image's own `node` user (uid 1000); the chart also sets runAsNonRoot and a
 # read-only root filesystem, with an emptyDir on /tmp for the only writes.
 USER 1000:1000

@@ -16,4 +16,11 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  {
+    // The web UI runs in browsers, as plain JavaScript.
+    files: ["src/frontend/public/**/*.js"],
+    languageOptions: {
+      globals: { document: "readonly", window: "readonly", fetch: "readonly", EventSource: "readonly", Option: "readonly", URL: "readonly" },
+    },
+  },
 );

@@ -203,6 +203,7 @@ export class Worker {
     const result: MemeResult = {
       id: request.id,
       status: "done",
+      prompt: request.prompt,
       imageKey: key,
       cached,
       renderMs,

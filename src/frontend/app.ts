@@ -6,7 +6,11 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { MemeResult } from "../generated/messages.js";
-import { keys, parseRequest, RECENT_MAX, type NormalizedRequest } from "../shared/messages.js";
+import { readdirSync, readFileSync } from "node:fs";
+import { extname, join } from "node:path";
+import { templateNames } from "../backend/render/templates.js";
+import { keys, parseRequest, PROMPT_MAX, RECENT_MAX, type NormalizedRequest } from "../shared/messages.js";
+import { projectRoot } from "../shared/project.js";
 import type { Hub } from "./hub.js";
 
 export interface FrontendSettings {
@@ -198,6 +202,18 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   });
 
   app.get("/api/stats", async () => ({ ...hub.stats(), burstMax: settings.burstMax }));
+  app.get("/api/config", async () => ({ templates: templateNames, burstMax: settings.burstMax, promptMax: PROMPT_MAX }));
+
+  // The web UI: a fixed set of files read once at start, so no request path ever reaches the file system.
+  const publicDir = join(projectRoot(import.meta.url), "src", "frontend", "public");
+  const types: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
+  const assets = new Map(readdirSync(publicDir).filter((f) => types[extname(f)]).map((f) => [f, readFileSync(join(publicDir, f))]));
+  app.get("/", async (_request, reply) => reply.type(types[".html"] as string).header("cache-control", "no-cache").send(assets.get("index.html")));
+  app.get<{ Params: { file: string } }>("/assets/:file", async (request, reply) => {
+    const body = assets.get(request.params.file);
+    if (!body || request.params.file === "index.html") return problem(reply, 404, "not_found", `no asset ${request.params.file}`);
+    return reply.type(types[extname(request.params.file)] as string).header("cache-control", "no-cache").send(body);
+  });
   hub.subscribe((event) => {
     if (event.type !== "stats") return;
     metrics.queueLag.set(event.data.lag);

@@ -136,11 +136,13 @@ export class Hub {
   private async onExhausted(advisory: { stream_seq: number; deliveries: number }): Promise<void> {
     const { jsm, redis, nc, log } = this.deps;
     let id: string | undefined;
+    let prompt: string | undefined;
     try {
       const stored = await jsm.streams.getMessage(this.settings.stream, { seq: advisory.stream_seq });
       if (!stored) return;
       const parsed = parseRequest(stored.data, stored.header?.get("Nats-Msg-Id") || undefined);
       id = parsed.ok ? parsed.request.id : parsed.id;
+      prompt = parsed.ok ? parsed.request.prompt : undefined;
     } catch (error) {
       log.debug({ err: error, seq: advisory.stream_seq }, "exhausted request already gone");
       return;
@@ -148,6 +150,7 @@ export class Hub {
     const result: MemeResult = {
       id,
       status: "failed",
+      ...(prompt ? { prompt } : {}),
       error: `gave up after ${advisory.deliveries} deliveries`,
       cached: false,
       renderMs: 0,

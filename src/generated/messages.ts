@@ -47,6 +47,10 @@ export interface MemeResult {
    */
   status: "done" | "failed";
   /**
+   * The caption, as normalised, when the request could be read.
+   */
+  prompt?: string;
+  /**
    * Redis key of the PNG (meme:img:<hash>), when done.
    */
   imageKey?: string;

@@ -1,0 +1,122 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The web UI in a real browser (Debian's chromium driven by playwright-core).
+import { existsSync, mkdirSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+import t from "tap";
+import { startBackend } from "../../src/backend/main.js";
+import { startFrontend } from "../../src/frontend/main.js";
+import { repoPath } from "../../generator/schema.js";
+import { freePort } from "../harness/servers.js";
+import { startStack } from "../harness/stack.js";
+
+const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const shots = repoPath(".artifacts");
+mkdirSync(shots, { recursive: true });
+
+async function launch(): Promise<Browser> {
+  if (!existsSync(executablePath)) throw new Error(`chromium not found at ${executablePath}: install it with \`apt-get install chromium\` (or set CHROMIUM_PATH)`);
+  return chromium.launch({
+    executablePath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+/** Fails the test on any console error or page error. */
+function watchConsole(t: { fail(message: string): void }, page: Page) {
+  page.on("console", (message) => {
+    if (message.type() === "error") t.fail(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => t.fail(`page error: ${error.message}`));
+}
+
+t.test("the web UI", async (ui) => {
+  const stack = await startStack(ui, "pinned", { NATS_ACK_WAIT: "10" });
+  const port = await freePort();
+  const web = await startFrontend({ ...stack.env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", BURST_MAX: "30" }, "127.0.0.1");
+  ui.teardown(() => web.stop(0));
+  const base = `http://127.0.0.1:${port}`;
+  const browser = await launch();
+  ui.teardown(() => browser.close());
+
+  await ui.test("a burst while no worker runs: the lag rises, a worker wakes, the lag returns to 0 and the wall grows", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchConsole(t, page);
+    await page.goto(base);
+    await page.waitForSelector("#burst-form:not([hidden])");
+    const before = await page.locator("#gallery li").count();
+    await page.fill("#burst-size", "12");
+    await page.click("#burst-form button");
+    await page.waitForFunction(() => document.getElementById("burst-status")?.textContent?.startsWith("Sent 12 memes"));
+    await page.waitForFunction(() => Number(document.getElementById("lag")?.textContent) >= 12, undefined, { timeout: 10000 });
+    t.pass("the lag shows the 12 waiting requests");
+    t.equal(await page.textContent("#workers"), "0", "no worker yet: the backend sits at zero");
+    await page.screenshot({ path: `${shots}/ui-burst-desktop.png`, fullPage: true });
+    const backend = await startBackend({ ...stack.env, METRICS_PORT: String(await freePort()) });
+    ui.teardown(() => backend.stop()); // the later tests need the worker too
+    await page.waitForFunction(() => document.getElementById("workers")?.textContent === "1", undefined, { timeout: 10000 });
+    t.pass("the worker shows up from its heartbeat");
+    await page.waitForFunction(() => document.getElementById("lag")?.textContent === "0", undefined, { timeout: 20000 });
+    t.pass("the lag returns to 0");
+    await page.waitForFunction((n) => document.querySelectorAll('#gallery li[data-status="done"]').length >= n, before + 12, { timeout: 20000 });
+    t.equal(await page.locator("#gallery li").count(), before + 12, "the wall grew by the burst");
+    t.ok(await page.locator("#chart polyline.lag").getAttribute("points"), "the chart draws the lag");
+    await page.screenshot({ path: `${shots}/ui-after-burst-desktop.png`, fullPage: true });
+    await page.close();
+  });
+
+  await ui.test("submit a meme: a pending card, then the image, loaded for real", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchConsole(t, page);
+    await page.goto(base);
+    await page.waitForSelector("#template option[value=ocean]", { state: "attached" });
+    await page.fill("#prompt", "one does not simply | click a button in a test");
+    await page.selectOption("#template", "ocean");
+    await page.selectOption("#size", "512");
+    await page.click("#meme-form button");
+    const img = page.locator('#gallery li[data-status="done"] img[alt="one does not simply | click a button in a test"]');
+    await img.waitFor({ timeout: 20000 });
+    await page.waitForFunction((alt) => {
+      const el = [...document.querySelectorAll("#gallery img")].find((i) => i.getAttribute("alt") === alt) as HTMLImageElement | undefined;
+      return el && el.complete && el.naturalWidth > 0;
+    }, "one does not simply | click a button in a test");
+    t.equal(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth), 512, "the PNG loaded at 512 px");
+    t.match(await page.locator('#gallery li[data-status="done"]').first().textContent(), /rendered in \d+ ms|from the cache/);
+    t.ok(await page.locator('#gallery li[data-status="done"] a[download]').first().isVisible(), "a download link");
+    t.equal(await page.evaluate(() => document.activeElement?.id), "prompt", "focus goes back to the caption");
+    await page.reload();
+    await page.locator('#gallery img[alt="one does not simply | click a button in a test"]').waitFor();
+    t.pass("the gallery survives a reload");
+    await page.close();
+  });
+
+  await ui.test("an empty caption shows the API's error next to the form", async (t) => {
+    const page = await browser.newPage();
+    watchConsole(t, page);
+    await page.goto(base);
+    await page.fill("#prompt", "   ");
+    await page.click("#meme-form button");
+    const error = page.locator("#prompt-error");
+    await error.waitFor({ state: "visible" });
+    t.equal(await error.textContent(), "prompt must be 1–200 characters after trimming (got 0)");
+    t.equal(await page.getAttribute("#prompt", "aria-invalid"), "true");
+    t.equal(await error.getAttribute("role"), "alert", "read out by screen readers");
+    await page.close();
+  });
+
+  await ui.test("a phone-sized screen: no sideways scrolling, everything labelled", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    watchConsole(t, page);
+    await page.goto(base);
+    await page.waitForSelector("#gallery li");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    t.equal(overflow, 0, "the page is no wider than the screen");
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll("input, select")].filter((el) => !(el as HTMLInputElement).labels?.length).map((el) => el.id),
+    );
+    t.same(unlabelled, [], "every field has a label");
+    t.equal(await page.getAttribute("#announcer", "aria-live"), "polite", "new memes are announced");
+    await page.screenshot({ path: `${shots}/ui-phone.png`, fullPage: true });
+    await page.close();
+  });
+});
