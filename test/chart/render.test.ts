@@ -1,6 +1,6 @@
 // Every profile rendered with every optional API present, by both Helm lines,
 // and each object checked: custom resources against the real CRDs (closed, so
-// unknown fields fail), core kinds against Kubernetes' schemas, every pod
+// unknown fields fail), core kinds against Kubernetes' schemas and field lists, every pod
 // against the restricted Pod Security settings.
 import { Ajv, type ValidateFunction } from "ajv";
 import { spawnSync } from "node:child_process";
@@ -11,6 +11,7 @@ import t from "tap";
 import { parseAllDocuments } from "yaml";
 import { repoPath } from "../../generator/schema.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
+import { KubeSchema } from "./kube-schema.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> } & Record<string, unknown>;
 
@@ -82,6 +83,7 @@ t.test("the CRDs to validate against", async (t) => {
 });
 
 const rendered = new Map(profiles.map((p) => [p, render("helm3", p)]));
+const kube = KubeSchema.fromToolchain();
 const validators = crdsDir && existsSync(crdsDir) ? crdValidators(crdsDir) : undefined;
 
 for (const profile of profiles) {
@@ -104,6 +106,9 @@ for (const profile of profiles) {
       const validate = await coreValidator(o.apiVersion, o.kind);
       t.ok(validate, `${id}: a schema for ${group} ${o.kind}`);
       if (validate) t.doesNotThrow(() => validate(o), id);
+      const typeName = kube.typeName(o.apiVersion, o.kind);
+      t.ok(typeName, `${id}: Kubernetes' field list for ${group} ${o.kind}`);
+      if (typeName) t.same(kube.unknownFields(o, typeName), [], `${id}: no field Kubernetes does not know`);
     }
   });
 
