@@ -1,0 +1,256 @@
+// Chaos: the whole stack on this machine — NATS with a file store, Redis, one
+// frontend and several workers as processes — under steady load, while workers
+// are SIGKILLed and restarted at random and Redis and NATS are each restarted
+// once. Afterwards every request must have reached a final state (done, or
+// failed with a reason), the stream must be empty and the lag 0.
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { provision } from "../../src/provision/provision.js";
+import { readEvents } from "../../src/shared/events.js";
+import { projectRoot } from "../../src/shared/project.js";
+import { binaryOnPath, freePort, NatsServer, RedisServer } from "../../src/local/servers.js";
+
+export interface ChaosOptions {
+  count: number;
+  rate: number;
+  workers: number;
+  /** Mean time between worker kills. */
+  killEveryMs: number;
+  say(line: string): void;
+}
+
+export interface ChaosReport {
+  requests: number;
+  accepted: number;
+  resubmitted: number;
+  done: number;
+  failed: number;
+  failures: Record<string, number>;
+  lost: number;
+  duplicates: number;
+  workerKills: number;
+  redisRestarts: number;
+  natsRestarts: number;
+  lag: number;
+  streamMessages: number;
+  seconds: number;
+}
+
+function spawnProcess(command: string, env: Record<string, string>, logDir: string, name: string): ChildProcess {
+  const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
+  const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let errors = "";
+  child.stderr?.on("data", (d: Buffer) => (errors = (errors + d.toString()).slice(-4000)));
+  child.once("exit", (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`chaos: ${name} exited ${code}: ${errors}\n`);
+  });
+  void logDir;
+  return child;
+}
+
+async function waitReady(url: string, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const logDir = mkdtempSync(join(tmpdir(), "meme-chaos-"));
+  const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"));
+  const redis = await RedisServer.create();
+  const children = new Set<ChildProcess>();
+  const workers: ChildProcess[] = [];
+  try {
+    await nats.start();
+    await redis.start();
+    const env = { LOG_LEVEL: "warn", NATS_URL: nats.url, REDIS_URL: redis.url, NATS_ACK_WAIT: "5", NATS_MAX_DELIVER: "20", SHUTDOWN_TIMEOUT: "2" };
+    await provision({ ...env, LOG_LEVEL: "silent" });
+    const port = await freePort();
+    const frontend = spawnProcess("frontend", { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, logDir, "frontend");
+    children.add(frontend);
+    const base = `http://127.0.0.1:${port}`;
+    await waitReady(`${base}/readyz`);
+    const workerPorts = await Promise.all(Array.from({ length: o.workers }, () => freePort()));
+    const startWorker = (i: number) => {
+      const child = spawnProcess("backend", { ...env, METRICS_PORT: String(workerPorts[i]) }, logDir, `worker ${i}`);
+      workers[i] = child;
+      children.add(child);
+      child.once("exit", () => children.delete(child));
+    };
+    for (let i = 0; i < o.workers; i++) startWorker(i);
+    o.say(`stack up: NATS ${nats.url} (file store), Redis ${redis.url}, frontend ${base}, ${o.workers} workers`);
+
+    const results = new Map<string, { status: string; error?: string; count: number }>();
+    let closeEvents = await readEvents(base, (type, data) => {
+      if (type !== "result") return;
+      const r = data as { id: string; status: string; error?: string };
+      const seen = results.get(r.id);
+      results.set(r.id, { status: r.status, error: r.error, count: (seen?.count ?? 0) + 1 });
+    });
+
+    // Chaos, in the background while the requests go out.
+    let sending = true;
+    let workerKills = 0;
+    let redisRestarts = 0;
+    let natsRestarts = 0;
+    const chaos = (async () => {
+      while (sending) {
+        await sleep(o.killEveryMs * (0.5 + Math.random()));
+        if (!sending) break;
+        const i = Math.floor(Math.random() * o.workers);
+        workers[i]?.kill("SIGKILL");
+        workerKills++;
+        await sleep(300);
+        startWorker(i);
+      }
+    })();
+
+    const ids = Array.from({ length: o.count }, () => randomUUID());
+    const accepted = new Set<string>();
+    let resubmitted = 0;
+    const submit = async (id: string, i: number): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        const ok = await fetch(`${base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, prompt: `chaos ${i} | ${id.slice(0, 8)}`, fastMode: true }) }).then(
+          (r) => r.status === 202,
+          () => false,
+        );
+        if (ok) {
+          accepted.add(id);
+          return;
+        }
+        // Refused while Redis or NATS is away: a client tries again, with the same id (JetStream keeps it once).
+        resubmitted++;
+        await sleep(Math.min(2000, 200 * (attempt + 1)));
+      }
+    };
+    const pending: Promise<void>[] = [];
+    const interval = 1000 / o.rate;
+    const t0 = Date.now();
+    for (let i = 0; i < o.count; i++) {
+      const wait = t0 + i * interval - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (i === Math.floor(o.count * 0.3)) {
+        void (async () => {
+          o.say("restarting Redis");
+          await redis.stop();
+          await sleep(1000);
+          await redis.start();
+          redisRestarts++;
+        })();
+      }
+      if (i === Math.floor(o.count * 0.6)) {
+        void (async () => {
+          o.say("restarting NATS");
+          await nats.stop();
+          await sleep(1000);
+          await nats.start();
+          natsRestarts++;
+        })();
+      }
+      pending.push(submit(ids[i] as string, i));
+    }
+    await Promise.all(pending);
+    sending = false;
+    await chaos;
+    o.say(`all ${o.count} requests accepted (${resubmitted} resubmissions); waiting for the last results`);
+
+    // Final states: from the event stream, else from the API (results are stored for any replica).
+    const deadline = Date.now() + 180000;
+    let missing = ids.filter((id) => !results.has(id));
+    while (missing.length > 0 && Date.now() < deadline) {
+      await sleep(1000);
+      const lookups = await Promise.all(
+        missing.map(async (id) => {
+          const body = (await fetch(`${base}/api/memes/${id}`).then((r) => (r.ok ? r.json() : null), () => null)) as { status?: string; error?: string } | null;
+          return [id, body] as const;
+        }),
+      );
+      for (const [id, body] of lookups) {
+        if (body && (body.status === "done" || body.status === "failed") && !results.has(id)) results.set(id, { status: body.status, error: body.error, count: 1 });
+      }
+      missing = ids.filter((id) => !results.has(id));
+    }
+    closeEvents();
+    closeEvents = () => undefined;
+
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    let lag = -1;
+    let streamMessages = -1;
+    for (let i = 0; i < 30; i++) {
+      const info = await jsm.consumers.info("MEMES", "meme-generator");
+      lag = info.num_pending + info.num_ack_pending;
+      streamMessages = (await jsm.streams.info("MEMES")).state.messages;
+      if (lag === 0 && streamMessages === 0) break;
+      await sleep(1000);
+    }
+    await nc.close();
+
+    const failures: Record<string, number> = {};
+    let done = 0;
+    let failed = 0;
+    let duplicates = 0;
+    for (const id of ids) {
+      const r = results.get(id);
+      if (!r) continue;
+      if (r.count > 1) duplicates++;
+      if (r.status === "done") done++;
+      else {
+        failed++;
+        failures[r.error ?? "no reason"] = (failures[r.error ?? "no reason"] ?? 0) + 1;
+      }
+    }
+    return {
+      requests: o.count,
+      accepted: accepted.size,
+      resubmitted,
+      done,
+      failed,
+      failures,
+      lost: missing.length,
+      duplicates,
+      workerKills,
+      redisRestarts,
+      natsRestarts,
+      lag,
+      streamMessages,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  } finally {
+    for (const child of children) child.kill("SIGKILL");
+    await nats.destroy();
+    await redis.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+export function formatReport(r: ChaosReport): string {
+  const rows: [string, string | number][] = [
+    ["requests", r.requests],
+    ["accepted", r.accepted],
+    ["resubmitted after a 503", r.resubmitted],
+    ["done", r.done],
+    ["failed (with a reason)", r.failed],
+    ["lost", r.lost],
+    ["answered twice", r.duplicates],
+    ["workers SIGKILLed", r.workerKills],
+    ["Redis restarts", r.redisRestarts],
+    ["NATS restarts", r.natsRestarts],
+    ["lag at the end", r.lag],
+    ["messages left in the stream", r.streamMessages],
+    ["seconds", r.seconds],
+    ...Object.entries(r.failures).map(([reason, n]): [string, string] => ["failure", `${n} × ${reason}`]),
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(28)} ${v}`).join("\n");
+}
