@@ -180,25 +180,24 @@ export class Worker {
         throw new CacheUnavailable(`Redis: ${(error as Error).message}`);
       }
     };
-    let png = await cache(() => redis.getBuffer(key));
-    const cached = png !== null;
+    // A hit needs no bytes: refreshing the image's lifetime tells whether it is there.
+    const cached = (await cache(() => redis.expire(key, ttl))) === 1;
     let renderMs = 0;
-    if (png) {
+    if (cached) {
       metrics.cacheHits.inc();
-      await cache(() => redis.expire(key, ttl));
     } else {
       metrics.cacheMisses.inc();
       // Keep the request ours while it renders, however long that takes.
       const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
       const started = performance.now();
+      let png: Uint8Array;
       try {
-        png = Buffer.from(await pool.render(memeSvg(request)));
+        png = await pool.render(memeSvg(request));
       } finally {
         clearInterval(keepAlive);
       }
       renderMs = Math.round((performance.now() - started) * 10) / 10;
-      const image = png;
-      await cache(() => redis.set(key, image, "EX", ttl));
+      await cache(() => redis.set(key, Buffer.from(png.buffer, png.byteOffset, png.byteLength), "EX", ttl));
     }
     const result: MemeResult = {
       id: request.id,

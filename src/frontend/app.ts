@@ -150,8 +150,9 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     const req: NormalizedRequest = parsed.request;
     const pending: Pending = { id: req.id, status: "queued", prompt: req.prompt, width: req.size, template: req.template, submittedAt: new Date().toISOString() };
     try {
-      await redis.set(keys.pending(req.id), JSON.stringify(pending), "EX", settings.cacheTtl);
-      await redis.multi().lpush(keys.recent, req.id).ltrim(keys.recent, 0, RECENT_MAX - 1).exec();
+      // One round trip: the pending record and the wall's list together.
+      const replies = await redis.multi().set(keys.pending(req.id), JSON.stringify(pending), "EX", settings.cacheTtl).lpush(keys.recent, req.id).ltrim(keys.recent, 0, RECENT_MAX - 1).exec();
+      if (!replies || replies.some(([error]) => error)) throw new Error("Redis refused the pending record");
     } catch {
       return problem(reply, 503, "cache_unavailable", "Redis is not answering; try again shortly");
     }

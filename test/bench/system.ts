@@ -1,0 +1,190 @@
+// npm run bench (second part): the system against its baselines, measured in
+// one run with the same servers up. Figures are printed, never asserted.
+//   2. cache-miss throughput of one worker / bare renders on the same threads
+//   3. cache-hit throughput through NATS and Redis / a bare JetStream publish + pull + ack loop
+//   4. frontend POST /api/memes p99 at an evenly paced 500 req/s / a bare fastify route
+//   5. worker resident memory, idle and under load
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import Fastify from "fastify";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startBackend } from "../../src/backend/main.js";
+import { memeSvg } from "../../src/backend/render/meme.js";
+import { RenderPool, usableCpus } from "../../src/backend/render/pool.js";
+import { templateFor } from "../../src/shared/messages.js";
+import { startFrontend } from "../../src/frontend/main.js";
+import { binaryOnPath, freePort, NatsServer, RedisServer } from "../../src/local/servers.js";
+import { provision } from "../../src/provision/provision.js";
+import { projectRoot } from "../../src/shared/project.js";
+import { percentile } from "../../src/load/load.js";
+
+const quiet = { LOG_LEVEL: "silent" };
+
+async function results(nc: NatsConnection, ids: Set<string>): Promise<void> {
+  const sub = nc.subscribe("meme.response.>");
+  for await (const msg of sub) {
+    ids.delete(msg.json<{ id: string }>().id);
+    if (ids.size === 0) break;
+  }
+  sub.unsubscribe();
+}
+
+async function publishAll(nc: NatsConnection, bodies: object[]): Promise<number> {
+  const js = jetstream(nc);
+  const ids = new Set<string>();
+  const messages = bodies.map((b) => {
+    const id = randomUUID();
+    ids.add(id);
+    return { id, data: JSON.stringify({ id, ...b }) };
+  });
+  const done = results(nc, ids);
+  const t0 = performance.now();
+  await Promise.all(messages.map((m) => js.publish("meme.request", m.data, { msgID: m.id })));
+  await done;
+  return performance.now() - t0;
+}
+
+/** A bare JetStream loop: publish n messages of `size` bytes to a stream of its own, pull and ack them all. */
+async function bareJetStream(nc: NatsConnection, n: number, size: number): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "BARE", subjects: ["bare.>"], storage: "file" as never, retention: "workqueue" as never });
+  await jsm.consumers.add("BARE", { durable_name: "bare", ack_policy: AckPolicy.Explicit });
+  const js = jetstream(nc);
+  const payload = "x".repeat(size);
+  const consumer = await js.consumers.get("BARE", "bare");
+  const t0 = performance.now();
+  const publishing = Promise.all(Array.from({ length: n }, (_, i) => js.publish(`bare.${i % 10}`, payload)));
+  let seen = 0;
+  while (seen < n) {
+    const batch = await consumer.fetch({ max_messages: Math.min(256, n - seen), expires: 2000 });
+    for await (const m of batch) {
+      m.ack();
+      seen++;
+    }
+  }
+  await publishing;
+  const elapsed = performance.now() - t0;
+  await jsm.streams.delete("BARE");
+  return elapsed;
+}
+
+/** p99 latency of n POSTs sent evenly at `rate` per second (never in bursts). */
+async function pacedP99(port: number, path: string, rate: number, seconds: number, body: () => string): Promise<{ p50: number; p99: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const latencies: number[] = [];
+  const n = rate * seconds;
+  const interval = 1000 / rate;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const wait = t0 + i * interval - performance.now();
+    if (wait > 0) await sleep(wait);
+    const data = body();
+    const start = performance.now();
+    inflight.push(
+      new Promise<void>((resolve) => {
+        const req = request({ host: "127.0.0.1", port, path, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {
+          res.resume();
+          res.on("end", () => {
+            latencies.push(performance.now() - start);
+            resolve();
+          });
+        });
+        req.on("error", () => resolve());
+        req.end(data);
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  const sorted = latencies.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+function rssMiB(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function main() {
+  const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"));
+  const redis = await RedisServer.create();
+  await nats.start();
+  await redis.start();
+  const env = { ...quiet, NATS_URL: nats.url, REDIS_URL: redis.url };
+  await provision(env);
+  const nc = await connect({ servers: nats.url });
+  const rows: [string, string, string, string, string][] = [];
+  try {
+    const threads = usableCpus();
+    // 2. cache misses through one worker vs bare renders on the same threads
+    const n = 120;
+    const unique = Array.from({ length: n }, (_, i) => ({ prompt: `bench miss ${i} ${randomUUID().slice(0, 8)} | unique every time` }));
+    const backend = await startBackend({ ...env, METRICS_PORT: String(await freePort()), WORKER_CONCURRENCY: String(threads * 4) });
+    await publishAll(nc, unique.slice(0, 8).map((b) => ({ ...b, prompt: `${b.prompt} warm` })));
+    const missMs = await publishAll(nc, unique);
+    const pool = new RenderPool(threads);
+    const svgs = unique.map((b) => memeSvg({ prompt: b.prompt, size: 1024, template: templateFor(b.prompt) }));
+    await Promise.all(svgs.slice(0, 8).map((s) => pool.render(s)));
+    const t0 = performance.now();
+    await Promise.all(svgs.map((s) => pool.render(s)));
+    const bareMs = performance.now() - t0;
+    await pool.close();
+    const missRate = n / (missMs / 1000);
+    const bareRate = n / (bareMs / 1000);
+    rows.push(["cache-miss throughput, 1024 px (1 worker)", `${missRate.toFixed(1)}/s`, `${bareRate.toFixed(1)}/s bare on ${threads} threads`, (missRate / bareRate).toFixed(2), "≥ 0.8"]);
+
+    // 3. cache hits end to end vs a bare JetStream loop with the same message size
+    const hits = Array.from({ length: 2000 }, (_, i) => ({ prompt: unique[i % 20]?.prompt ?? "" }));
+    const hitMs = await publishAll(nc, hits);
+    const size = JSON.stringify({ id: randomUUID(), ...hits[0] }).length;
+    const jsMs = await bareJetStream(nc, hits.length, size);
+    const hitRate = hits.length / (hitMs / 1000);
+    const jsRate = hits.length / (jsMs / 1000);
+    rows.push(["cache-hit throughput end to end", `${hitRate.toFixed(0)}/s`, `${jsRate.toFixed(0)}/s bare JetStream`, (hitRate / jsRate).toFixed(2), "≥ 0.5"]);
+    await backend.stop();
+
+    // 4. frontend POST p99 at 500 req/s vs a bare fastify route
+    const port = await freePort();
+    const web = await startFrontend({ ...env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "127.0.0.1");
+    const ours = await pacedP99(port, "/api/memes", 500, 5, () => JSON.stringify({ prompt: `paced ${randomUUID()}`, fastMode: true }));
+    await web.stop(0);
+    const bare = Fastify();
+    bare.post("/api/memes", async (_req, reply) => reply.code(202).send({ id: randomUUID(), status: "queued" }));
+    const barePort = await freePort();
+    await bare.listen({ port: barePort, host: "127.0.0.1" });
+    const baseline = await pacedP99(barePort, "/api/memes", 500, 5, () => JSON.stringify({ prompt: `paced ${randomUUID()}`, fastMode: true }));
+    await bare.close();
+    rows.push(["POST /api/memes p99 at 500 req/s", `${ours.p99.toFixed(2)} ms (p50 ${ours.p50.toFixed(2)})`, `${baseline.p99.toFixed(2)} ms bare fastify`, (ours.p99 / baseline.p99).toFixed(2), "≤ 2"]);
+
+    // 5. a worker process's resident memory, idle and while rendering
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge("MEMES");
+    const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
+    const worker = spawn(process.execPath, [bin, "backend"], { env: { ...process.env, ...env, METRICS_PORT: String(await freePort()) }, stdio: "ignore" });
+    await sleep(3000);
+    const idle = rssMiB(worker.pid as number);
+    let peak = idle;
+    const load = publishAll(nc, Array.from({ length: 150 }, (_, i) => ({ prompt: `rss ${i} ${randomUUID().slice(0, 6)}` })));
+    while (await Promise.race([load.then(() => true), sleep(100).then(() => false)]) === false) peak = Math.max(peak, rssMiB(worker.pid as number));
+    worker.kill("SIGTERM");
+    rows.push(["worker resident memory", `${idle.toFixed(0)} MiB idle`, `${peak.toFixed(0)} MiB peak under load`, "", "< 120 MiB idle"]);
+  } finally {
+    await nc.close();
+    await nats.destroy();
+    await redis.stop();
+  }
+  const header: [string, string, string, string, string] = ["figure", "ours", "baseline", "ratio", "target"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join("  ");
+  console.log(`\nsystem benchmark: node ${process.version}, ${usableCpus()} usable CPUs, nats-server ${nats.version}`);
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
+
+await main();
