@@ -135,32 +135,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     };
     const pending: Promise<void>[] = [];
+    const restarts: Promise<unknown>[] = [];
+    /** A server down for a second, then back on the same port and data. */
+    const outage = async (name: string, server: NatsServer | RedisServer) => {
+      o.say(`restarting ${name}`);
+      await server.stop();
+      await sleep(1000);
+      await server.start();
+    };
     const interval = 1000 / o.rate;
     const t0 = Date.now();
     for (let i = 0; i < o.count; i++) {
       const wait = t0 + i * interval - Date.now();
       if (wait > 0) await sleep(wait);
-      if (i === Math.floor(o.count * 0.3)) {
-        void (async () => {
-          o.say("restarting Redis");
-          await redis.stop();
-          await sleep(1000);
-          await redis.start();
-          redisRestarts++;
-        })();
-      }
-      if (i === Math.floor(o.count * 0.6)) {
-        void (async () => {
-          o.say("restarting NATS");
-          await nats.stop();
-          await sleep(1000);
-          await nats.start();
-          natsRestarts++;
-        })();
-      }
+      if (i === Math.floor(o.count * 0.3)) restarts.push(outage("Redis", redis).then(() => redisRestarts++));
+      if (i === Math.floor(o.count * 0.6)) restarts.push(outage("NATS", nats).then(() => natsRestarts++));
       pending.push(submit(ids[i] as string, i));
     }
     await Promise.all(pending);
+    await Promise.all(restarts);
     sending = false;
     await chaos;
     o.say(`all ${o.count} requests accepted (${resubmitted} resubmissions); waiting for the last results`);
