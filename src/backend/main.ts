@@ -4,9 +4,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
-import { connectJetStream } from "../shared/nats.js";
-import { ensureQueue, queueSettingsOf } from "../shared/queue.js";
-import { connectRedis, redisReady } from "../shared/redis.js";
+import { connectCache, connectQueue } from "../shared/startup.js";
 import { common, nats, queue, redis as redisVariables, service, worker as workerVariables } from "../shared/variables.js";
 import { workerMetrics } from "./metrics.js";
 import { RenderPool, usableCpus } from "./render/pool.js";
@@ -18,14 +16,8 @@ export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...s
 export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "backend");
-  const { nc, jsm } = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, "meme-generator-backend");
-  const queueSettings = queueSettingsOf(v);
-  const report = await ensureQueue(jsm, queueSettings, false);
-  if (report.stream === "created" || report.consumer === "created") log.info(report, "created the missing queue");
-  if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
-  const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, "meme-generator-backend");
-  redis.on("error", (error: Error) => log.debug({ err: error }, "redis"));
-  if (!(await redisReady(redis, 10_000))) log.warn({ url: v.REDIS_URL }, "Redis is not answering yet; going on and retrying");
+  const { nc } = await connectQueue(v, "meme-generator-backend", log);
+  const redis = await connectCache(v, "meme-generator-backend", log);
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());
   const metrics = workerMetrics();
   const worker = new Worker(

@@ -41,7 +41,6 @@ export class Hub {
   private readonly subscriptions: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
   private latest: Stats = { lag: 0, pending: 0, ackPending: 0, workers: [], throughput: 0, at: null };
-  relayed = 0;
 
   constructor(
     private readonly settings: HubSettings,
@@ -88,10 +87,6 @@ export class Hub {
     return () => this.listeners.delete(listener);
   }
 
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
-
   stats(): Stats {
     return this.latest;
   }
@@ -101,7 +96,6 @@ export class Hub {
   }
 
   private onResult(result: MemeResult): void {
-    this.relayed++;
     this.finished.push(Date.now());
     this.emit({ type: "result", data: result });
   }

@@ -6,9 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
-import { connectJetStream } from "../shared/nats.js";
-import { ensureQueue, queueSettingsOf } from "../shared/queue.js";
-import { connectRedis, redisReady } from "../shared/redis.js";
+import { connectCache, connectQueue } from "../shared/startup.js";
 import { common, frontend, nats, queue, redis as redisVariables, service } from "../shared/variables.js";
 import { buildApp, frontendMetrics } from "./app.js";
 import { Hub } from "./hub.js";
@@ -19,10 +17,7 @@ export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...s
 export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host = "0.0.0.0") {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "frontend");
-  const { nc, jsm } = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, "meme-generator-frontend");
-  const report = await ensureQueue(jsm, queueSettingsOf(v), false);
-  if (report.stream === "created" || report.consumer === "created") log.info(report, "created the missing queue");
-  if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
+  const { nc, jsm } = await connectQueue(v, "meme-generator-frontend", log);
 
   let natsConnected = true;
   let stopping = false;
@@ -33,9 +28,7 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     }
   })();
 
-  const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, "meme-generator-frontend");
-  redis.on("error", (error: Error) => log.debug({ err: error }, "redis"));
-  if (!(await redisReady(redis, 10_000))) log.warn({ url: v.REDIS_URL }, "Redis is not answering yet; going on and retrying");
+  const redis = await connectCache(v, "meme-generator-frontend", log);
   const hub = new Hub({ stream: v.NATS_STREAM, consumer: v.NATS_CONSUMER, responseSubject: v.NATS_RESPONSE_SUBJECT, cacheTtl: v.CACHE_TTL }, { nc, jsm, redis, log });
   hub.start();
   const metrics = frontendMetrics();
