@@ -1,5 +1,7 @@
 // `npm test`: every suite in one go. Each step runs even when an earlier one
 // failed, so the closing line `N passed, N failed` counts everything that ran.
+// `npm run test:e2e` (--e2e): the end-to-end suites on a local Kubernetes
+// control plane, after building its pinned binaries when they are missing.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -42,7 +44,7 @@ function unittestCount(output, code) {
 }
 
 /** @type {Step[]} */
-const steps = [
+const unitSteps = [
   { name: "lint", command: () => [bin("eslint"), ["--max-warnings", "0", "."]] },
   { name: "typecheck", command: () => [bin("tsc"), ["-p", "tsconfig.json"]] },
   { name: "build", command: () => [bin("tsc"), ["-p", "tsconfig.build.json"]] },
@@ -56,6 +58,18 @@ const steps = [
     count: unittestCount,
   },
 ];
+
+/** tap on the end-to-end files: no coverage bar (they drive binaries, not our modules), a longer timeout. */
+const e2eTap = ["--reporter=tap", "--disable-coverage", "--timeout=1800", "test/e2e/*.e2e.ts"];
+
+/** @type {Step[]} */
+const e2eSteps = [
+  { name: "build", command: () => [bin("tsc"), ["-p", "tsconfig.build.json"]] },
+  { name: "e2e toolchain", command: () => [process.execPath, ["test/toolchain/toolchain.mjs", "--e2e"]] },
+  { name: "e2e", command: () => [bin("tap"), e2eTap], quiet: true, count: tapCount },
+];
+
+const steps = process.argv.includes("--e2e") ? e2eSteps : unitSteps;
 
 /** @param {string} file @param {string[]} args @returns {Promise<{ output: string, code: number }>} */
 function run(file, args) {

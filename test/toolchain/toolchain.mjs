@@ -1,12 +1,15 @@
 // Builds the pinned chart and broker toolchain from the Go modules beside this
 // file and keeps the binaries in a cache outside the repository, keyed by the
-// pins, so that fresh clones reuse what an earlier clone built.
+// pins, so that fresh clones reuse what an earlier clone built. The control
+// plane of the end-to-end tests (etcd, Kubernetes) is a group of its own, built
+// only when asked for.
 //
-//   node test/toolchain/toolchain.mjs          build what is missing, print paths
-//   node test/toolchain/toolchain.mjs --check  exit 1 when something is missing
+//   node test/toolchain/toolchain.mjs                build what `npm test` needs, print paths
+//   node test/toolchain/toolchain.mjs --e2e          build what `npm run test:e2e` needs (all)
+//   node test/toolchain/toolchain.mjs [--e2e] --check  exit 1 when something is missing
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * One binary built from one pinning module.
- * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[] }} Tool
+ * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[], group?: "e2e" }} Tool
  */
 
 /** Helm 3 defaults `.Capabilities.KubeVersion` to v1.20 unless told the Kubernetes minor it links. */
@@ -27,6 +30,27 @@ function helm3KubeFlags(/** @type {string} */ moduleDir) {
     `-X helm.sh/helm/v3/pkg/${pkg}.k8sVersionMinor=${minor}`,
   ]);
 }
+
+/** Kubernetes reports the version stamped at link time (to `.Capabilities.KubeVersion` among others). */
+function kubeVersionFlags(/** @type {string} */ version) {
+  const [major, minor] = version.replace(/^v/, "").split(".");
+  return ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"].flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ]);
+}
+
+/** @type {(name: string) => Tool} */
+const kubernetes = (name) => ({
+  name,
+  module: "kube",
+  pkg: `k8s.io/kubernetes/cmd/${name}`,
+  versionOf: "k8s.io/kubernetes",
+  ldflags: kubeVersionFlags,
+  group: "e2e",
+});
 
 /** @type {Tool[]} */
 export const tools = [
@@ -61,6 +85,23 @@ export const tools = [
     versionOf: "github.com/nats-io/nats-server/v2",
     ldflags: () => [],
   },
+  {
+    name: "etcd",
+    module: "etcd",
+    pkg: "meme-generator/test/toolchain/etcd",
+    versionOf: "go.etcd.io/etcd/server/v3",
+    ldflags: () => [],
+    group: "e2e",
+  },
+  ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"].map(kubernetes),
+  {
+    name: "kwok",
+    module: "kwok",
+    pkg: "sigs.k8s.io/kwok/cmd/kwok",
+    versionOf: "sigs.k8s.io/kwok",
+    ldflags: (version) => [`-X sigs.k8s.io/kwok/pkg/consts.Version=${version.replace(/^v/, "")}`],
+    group: "e2e",
+  },
 ];
 
 /** @param {string} moduleDir @param {string} mod */
@@ -79,7 +120,7 @@ function goEnv() {
   if (goEnvCache) return goEnvCache;
   const result = spawnSync("go", ["env", "GOVERSION", "GOOS", "GOARCH"], { encoding: "utf8" });
   if (result.error || result.status !== 0) {
-    throw new Error("go is not on PATH: install the Go toolchain (go.dev/dl or the golang-go package) to build helm, helm-unittest and nats-server");
+    throw new Error("go is not on PATH: install the Go toolchain (go.dev/dl or the golang-go package) to build the pinned tools");
   }
   goEnvCache = result.stdout.trim().split("\n").join(" ");
   return goEnvCache;
@@ -97,7 +138,8 @@ function recipe(/** @type {Tool} */ tool) {
 export function toolDir(/** @type {Tool} */ tool, { moduleDir, ldflags } = recipe(tool)) {
   const hash = createHash("sha256");
   hash.update(`${tool.name}\n${tool.pkg}\n${goEnv()}\n${ldflags}\n`);
-  for (const file of ["go.mod", "go.sum"]) hash.update(readFileSync(join(moduleDir, file)));
+  const sources = readdirSync(moduleDir).filter((file) => file.endsWith(".go")).sort();
+  for (const file of ["go.mod", "go.sum", ...sources]) hash.update(readFileSync(join(moduleDir, file)));
   return join(cacheRoot(), `${tool.name}-${hash.digest("hex").slice(0, 16)}`);
 }
 
@@ -152,8 +194,10 @@ function build(/** @type {Tool} */ tool) {
 
 function main() {
   const check = process.argv.includes("--check");
+  // The end-to-end tests also use what `npm test` does (helm, nats-server).
+  const all = process.argv.includes("--e2e");
   let missing = 0;
-  for (const tool of tools) {
+  for (const tool of tools.filter((t) => all || !t.group)) {
     if (check) {
       try {
         console.log(`${tool.name}\t${toolPath(tool.name)}`);

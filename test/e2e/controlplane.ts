@@ -1,0 +1,336 @@
+// A Kubernetes control plane as local processes, built from the pinned modules
+// of test/toolchain: etcd and kube-apiserver on loopback with certificates made
+// here by openssl; optionally kube-controller-manager, kube-scheduler and kwok,
+// which plays simulated nodes and the pods scheduled to them (kwok-stages.yaml),
+// with PersistentVolumes made beforehand for the claims, since no storage
+// provisioner exists. Every process logs to a file in the control plane's
+// folder, which the tests copy to .artifacts/ when something fails.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../../src/local/servers.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
+
+/** The Service network of the cluster; the API server's own Service takes its first address. */
+const serviceCidr = "10.96.0.0/16";
+const kubernetesServiceIp = "10.96.0.1";
+
+export interface Command {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** A CA, the API server's serving certificate, an admin client certificate and the service-account key pair. */
+function makeCertificates(dir: string): void {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl(dir, ["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=meme-generator-e2e-ca"]);
+  const sign = (name: string, subject: string, extensions: string) => {
+    writeFileSync(join(dir, `${name}.ext`), extensions);
+    openssl(dir, ["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
+    openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`]);
+  };
+  sign(
+    "apiserver",
+    "/CN=kube-apiserver",
+    `subjectAltName=IP:127.0.0.1,IP:${kubernetesServiceIp},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+  );
+  sign("admin", "/O=system:masters/CN=meme-generator-e2e-admin", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
+  openssl(dir, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key"]);
+  openssl(dir, ["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
+}
+
+interface Process {
+  name: string;
+  child: ChildProcess;
+  log: string;
+}
+
+export interface ControlPlaneOptions {
+  /**
+   * The controllers of kube-controller-manager to run (its --controllers), e.g. only those that make
+   * the `default` ServiceAccount of each namespace and delete namespaces; all of them when nodes are asked for.
+   */
+  controllers?: string[];
+  /** Also run kube-scheduler and kwok with this many simulated nodes (and every controller). */
+  nodes?: number;
+  /** PersistentVolumes to make for the claims of StatefulSets. */
+  volumes?: number;
+}
+
+export class ControlPlane {
+  readonly kubeconfig: string;
+  readonly server: string;
+  private readonly processes: Process[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private readonly apiPort: number,
+  ) {
+    this.server = `https://127.0.0.1:${apiPort}`;
+    this.kubeconfig = join(dir, "kubeconfig");
+  }
+
+  /** Starts etcd and kube-apiserver (and the controllers when asked) and waits until the API is ready. */
+  static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const dir = mkdtempSync(join(tmpdir(), "meme-generator-e2e-"));
+    const plane = new ControlPlane(dir, await freePort());
+    try {
+      makeCertificates(dir);
+      plane.writeKubeconfig();
+      await plane.startEtcd();
+      await plane.startApiServer();
+      if (options.nodes) {
+        await plane.startControllers(["*"]);
+        await plane.startScheduler();
+        await plane.startNodes(options.nodes);
+        await plane.makeVolumes(options.volumes ?? 0);
+      } else if (options.controllers) {
+        await plane.startControllers(options.controllers);
+      }
+    } catch (error) {
+      await plane.stop();
+      throw error;
+    }
+    return plane;
+  }
+
+  private writeKubeconfig(): void {
+    const file = (name: string) => join(this.dir, name);
+    writeFileSync(
+      this.kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: e2e",
+        "  cluster:",
+        `    server: ${this.server}`,
+        `    certificate-authority: ${file("ca.crt")}`,
+        "users:",
+        "- name: admin",
+        "  user:",
+        `    client-certificate: ${file("admin.crt")}`,
+        `    client-key: ${file("admin.key")}`,
+        "contexts:",
+        "- name: e2e",
+        "  context: { cluster: e2e, user: admin }",
+        "current-context: e2e",
+        "",
+      ].join("\n"),
+    );
+  }
+
+  private run(name: string, args: string[]): Process {
+    const logFile = join(this.dir, `${name}.log`);
+    const out = createWriteStream(logFile);
+    const child = spawn(toolPath(name), args, { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    const proc = { name, child, log: logFile };
+    this.processes.push(proc);
+    return proc;
+  }
+
+  private async waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const dead = this.processes.find((p) => p.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${this.tail(dead)}`);
+      if (await probe().catch(() => false)) return;
+      await sleep(200);
+    }
+    throw new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${this.processes.map((p) => `--- ${p.name}\n${this.tail(p)}`).join("\n")}`);
+  }
+
+  private tail(proc: Process): string {
+    try {
+      return readFileSync(proc.log, "utf8").split("\n").slice(-30).join("\n");
+    } catch {
+      return "";
+    }
+  }
+
+  private etcdUrl = "";
+
+  private async startEtcd(): Promise<void> {
+    const [client, peer] = [await freePort(), await freePort()];
+    this.etcdUrl = `http://127.0.0.1:${client}`;
+    const peerUrl = `http://127.0.0.1:${peer}`;
+    this.run("etcd", [
+      "--name=e2e",
+      `--data-dir=${join(this.dir, "etcd")}`,
+      `--listen-client-urls=${this.etcdUrl}`,
+      `--advertise-client-urls=${this.etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=e2e=${peerUrl}`,
+      // A throwaway store: durability buys nothing here and fsyncs slow every write.
+      "--unsafe-no-fsync",
+      "--log-level=warn",
+    ]);
+    await this.waitFor("etcd", async () => (await fetch(`${this.etcdUrl}/health`)).ok, 30_000);
+  }
+
+  private async startApiServer(): Promise<void> {
+    const file = (name: string) => join(this.dir, name);
+    this.run("kube-apiserver", [
+      `--etcd-servers=${this.etcdUrl}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${this.apiPort}`,
+      `--cert-dir=${file("certs")}`,
+      `--tls-cert-file=${file("apiserver.crt")}`,
+      `--tls-private-key-file=${file("apiserver.key")}`,
+      `--client-ca-file=${file("ca.crt")}`,
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${file("sa.pub")}`,
+      `--service-account-signing-key-file=${file("sa.key")}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
+      "--authorization-mode=Node,RBAC",
+      "--allow-privileged=false",
+      "--profiling=false",
+      "--v=1",
+    ]);
+    await this.waitFor("kube-apiserver", () => this.ready(), 120_000);
+  }
+
+  private async startControllers(controllers: string[]): Promise<void> {
+    const file = (name: string) => join(this.dir, name);
+    this.run("kube-controller-manager", [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--authentication-kubeconfig=${this.kubeconfig}`,
+      `--authorization-kubeconfig=${this.kubeconfig}`,
+      "--bind-address=127.0.0.1",
+      "--secure-port=0",
+      "--leader-elect=false",
+      `--service-account-private-key-file=${file("sa.key")}`,
+      `--root-ca-file=${file("ca.crt")}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
+      "--use-service-account-credentials=true",
+      `--controllers=${controllers.join(",")}`,
+      "--v=1",
+    ]);
+    // The ServiceAccount controller makes `default` in every namespace: a sign the controllers run.
+    await this.waitFor("the default ServiceAccount", async () => (await this.kubectl(["get", "serviceaccount", "default", "-n", "default"])).code === 0, 60_000);
+  }
+
+  private async startScheduler(): Promise<void> {
+    this.run("kube-scheduler", [`--kubeconfig=${this.kubeconfig}`, `--authentication-kubeconfig=${this.kubeconfig}`, `--authorization-kubeconfig=${this.kubeconfig}`, "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false", "--v=1"]);
+  }
+
+  /** kwok and `count` Nodes it plays, Ready and schedulable. */
+  private async startNodes(count: number): Promise<void> {
+    this.run("kwok", [
+      `--kubeconfig=${this.kubeconfig}`,
+      `--config=${join(import.meta.dirname, "kwok-stages.yaml")}`,
+      "--manage-all-nodes=false",
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      "--cidr=10.244.0.0/16",
+      "--node-ip=10.240.0.1",
+      `--server-address=127.0.0.1:${await freePort()}`,
+      "--node-lease-duration-seconds=40",
+      "--v=1",
+    ]);
+    const nodes = Array.from({ length: count }, (_, i) => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name: `kwok-node-${i}`,
+        annotations: { "kwok.x-k8s.io/node": "fake" },
+        labels: { "kubernetes.io/hostname": `kwok-node-${i}`, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "topology.kubernetes.io/zone": `zone-${i % 3}` },
+      },
+    }));
+    await this.apply(nodes);
+    await this.waitFor(`${count} Ready nodes`, async () => {
+      const got = await this.kubectl(["get", "nodes", "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"]);
+      return got.stdout.split("\n").filter((s) => s === "True").length === count;
+    }, 60_000);
+  }
+
+  /** PersistentVolumes of 20 GiB without a class, which claims without a class bind to. */
+  private async makeVolumes(count: number): Promise<void> {
+    if (count === 0) return;
+    const volumes = Array.from({ length: count }, (_, i) => ({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: `e2e-volume-${i}` },
+      spec: { capacity: { storage: "20Gi" }, accessModes: ["ReadWriteOnce"], persistentVolumeReclaimPolicy: "Retain", hostPath: { path: `/var/lib/e2e-volume-${i}` } },
+    }));
+    await this.apply(volumes);
+  }
+
+  /** Creates or updates objects given as JSON. */
+  async apply(objects: object[]): Promise<void> {
+    const result = await this.kubectl(["apply", "-f", "-"], objects.map((o) => JSON.stringify(o)).join("\n---\n"));
+    if (result.code !== 0) throw new Error(`kubectl apply exited ${result.code}: ${result.stderr}`);
+  }
+
+  /** GET /readyz with the admin certificate. */
+  private ready(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request(
+        `${this.server}/readyz`,
+        { ca: readFileSync(join(this.dir, "ca.crt")), cert: readFileSync(join(this.dir, "admin.crt")), key: readFileSync(join(this.dir, "admin.key")), timeout: 2000 },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
+      req.on("error", () => resolve(false));
+      req.on("timeout", () => req.destroy());
+      req.end();
+    });
+  }
+
+  /** Runs the pinned kubectl against this control plane. */
+  kubectl(args: string[], input?: string): Promise<Command> {
+    return runCommand(toolPath("kubectl"), args, { KUBECONFIG: this.kubeconfig }, input);
+  }
+
+  /** Copies every process's log to `folder`. */
+  keepLogs(folder: string): void {
+    mkdirSync(folder, { recursive: true });
+    for (const proc of this.processes) {
+      try {
+        writeFileSync(join(folder, `${proc.name}.log`), readFileSync(proc.log));
+      } catch {
+        // a process that never wrote has nothing to keep
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const proc of [...this.processes].reverse()) {
+      const { child } = proc;
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a command to its end, collecting its output; never throws for a non-zero exit. */
+export function runCommand(file: string, args: string[], env: Record<string, string>, input?: string): Promise<Command> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", (error) => resolve({ stdout, stderr: `${stderr}${error.message}\n`, code: 127 }));
+    child.on("close", (code) => resolve({ stdout, stderr, code: code ?? 1 }));
+    child.stdin.end(input ?? "");
+  });
+}
