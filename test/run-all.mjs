@@ -59,8 +59,8 @@ const unitSteps = [
   },
 ];
 
-/** tap on the end-to-end files: no coverage bar (they drive binaries, not our modules), a longer timeout. */
-const e2eTap = ["--reporter=tap", "--disable-coverage", "--timeout=1800", "test/e2e/*.e2e.ts"];
+/** tap on the end-to-end files one at a time (each runs a control plane): no coverage bar (they drive binaries, not our modules), a longer timeout. */
+const e2eTap = ["--reporter=tap", "--disable-coverage", "--jobs=1", "--timeout=1800", "test/e2e/*.e2e.ts"];
 
 /** @type {Step[]} */
 const e2eSteps = [

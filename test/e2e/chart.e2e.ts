@@ -4,96 +4,24 @@
 // passes `kubectl apply --dry-run=server --validate=strict` without a warning,
 // an upgrade from the default profile to the demo profile and every uninstall
 // are clean, and only what the chart marks to keep remains.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import t, { type Test } from "tap";
-import { parseAllDocuments } from "yaml";
 import { repoPath } from "../../generator/schema.js";
-import { toolPath } from "../toolchain/toolchain.mjs";
-import { ControlPlane, runCommand, type Command } from "./controlplane.js";
-
-type Helm = "helm3" | "helm4";
-type Ref = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> } };
-
-/** The optional APIs whose CRDs are installed, for `helm template` (which cannot ask the cluster). */
-const apis = ["keda.sh/v1alpha1/ScaledObject", "autoscaling.k8s.io/v1/VerticalPodAutoscaler", "redis.redis.opstreelabs.in/v1beta2/Redis", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule"];
-const restricted = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" };
-const release = "meme-generator";
-
-function describe(objects: Ref[]): string[] {
-  return objects.map((o) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`).sort();
-}
-
-function parse(manifest: string): Ref[] {
-  return parseAllDocuments(manifest)
-    .map((doc) => doc.toJS() as Ref | null)
-    .filter((o): o is Ref => Boolean(o?.kind));
-}
-
-/** Shows a failed command in full. */
-function shown(what: string, result: Command): string {
-  return `${what} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
-/** Passes when the command exited 0; its output is shown only when it did not. */
-function succeeded(t: Test, result: Command, what: string): boolean {
-  return t.equal(result.code, 0, what, { stdout: result.stdout.slice(-4000), stderr: result.stderr.slice(-4000) });
-}
+import { apis, Cluster, describe, parse, profileArgs, release, succeeded, type Helm, type Ref } from "./cluster.js";
 
 async function suite(crds: string): Promise<void> {
   // The API server with the controllers that give every namespace its `default` ServiceAccount (pods
   // without one of their own are refused otherwise) and that delete namespaces; nothing runs pods.
-  const plane = await ControlPlane.start({ controllers: ["serviceaccount-token-controller", "serviceaccount-controller", "namespace-controller", "garbage-collector-controller"] });
-  const helmHome = mkdtempSync(join(tmpdir(), "meme-generator-helm-"));
-  t.teardown(async () => {
-    if (t.counts.fail > 0) plane.keepLogs(repoPath(".artifacts/e2e/chart"));
-    await plane.stop();
-    rmSync(helmHome, { recursive: true, force: true });
+  const cluster = await Cluster.start(t, "chart", crds, {
+    controllers: ["serviceaccount-token-controller", "serviceaccount-controller", "namespace-controller", "garbage-collector-controller"],
   });
+  const helm = (which: Helm, args: string[]) => cluster.helm(which, args);
 
-  const helm = (which: Helm, args: string[]) =>
-    runCommand(toolPath(which), args, {
-      KUBECONFIG: plane.kubeconfig,
-      HELM_CACHE_HOME: join(helmHome, which, "cache"),
-      HELM_CONFIG_HOME: join(helmHome, which, "config"),
-      HELM_DATA_HOME: join(helmHome, which, "data"),
-    });
-
-  const profileArgs = (profile: string) => {
-    const args = profile === "default" ? [] : ["-f", repoPath(`chart/profiles/${profile}.yaml`)];
-    // The namespaces the chart creates get the same Pod Security levels as the ones made here.
-    for (const [key, value] of Object.entries(restricted)) args.push("--set", `namespaces.create.labels.${key.replace(/\./g, "\\.")}=${value}`);
-    return args;
-  };
-
-  const ensureNamespace = async (name: string) => {
-    const created = await plane.kubectl(["create", "namespace", name]);
-    if (created.code !== 0 && !created.stderr.includes("AlreadyExists")) throw new Error(shown(`create namespace ${name}`, created));
-    const labelled = await plane.kubectl(["label", "namespace", name, "--overwrite", ...Object.entries(restricted).map(([k, v]) => `${k}=${v}`)]);
-    if (labelled.code !== 0) throw new Error(shown(`label namespace ${name}`, labelled));
-  };
-
-  /** Objects of `objects` that the API server has, by name. */
-  const present = async (objects: Ref[]): Promise<string[]> => {
-    if (objects.length === 0) return [];
-    const manifest = objects.map((o) => JSON.stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } })).join("\n---\n");
-    const got = await plane.kubectl(["get", "--ignore-not-found", "-o", "json", "-f", "-"], manifest);
-    if (got.code !== 0) throw new Error(shown("kubectl get -f", got));
-    if (!got.stdout.trim()) return [];
-    const list = JSON.parse(got.stdout) as { items?: Ref[] } & Ref;
-    return describe(list.items ?? [list]);
-  };
-
-  await t.test("the CRDs are installed and established", async (t) => {
-    const files = readdirSync(crds).filter((f) => f.endsWith(".yaml"));
-    const applied = await plane.kubectl(["apply", "--server-side", ...files.flatMap((f) => ["-f", join(crds, f)])]);
-    succeeded(t, applied, "kubectl apply CRDs");
-    const established = await plane.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
-    succeeded(t, established, "kubectl wait crd");
-    const version = await plane.kubectl(["version", "-o", "json"]);
+  await t.test("the API server is real", async (t) => {
+    const version = await cluster.kubectl(["version", "-o", "json"]);
     const server = (JSON.parse(version.stdout) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
-    t.match(server, /^v1\.\d+\.\d+$/, `the API server reports a real version (${server})`);
+    t.match(server, /^v1\.\d+\.\d+$/, `it reports its version (${server})`);
+    const crds = await cluster.get<{ items: unknown[] }>(["crd"]);
+    t.ok(crds.items.length >= 10, `${crds.items.length} CRDs are established`);
   });
 
   /**
@@ -110,13 +38,13 @@ async function suite(crds: string): Promise<void> {
     succeeded(t, manifest, `${which} get manifest`);
     const installed = parse(manifest.stdout);
     t.ok(installed.length > 10, `${installed.length} objects in the release`);
-    t.same(await present(installed), describe(installed), "every object of the release exists on the API server");
+    t.same(await cluster.present(installed), describe(installed), "every object of the release exists on the API server");
 
     const rendered = await helm(which, ["template", release, repoPath("chart"), "-n", namespace, ...apis.flatMap((a) => ["--api-versions", a]), ...profileArgs(profile)]);
     succeeded(t, rendered, `${which} template ${profile}`);
     t.same(describe(parse(rendered.stdout).filter((o) => !o.metadata.annotations?.["helm.sh/hook"])), describe(installed), "helm template renders what the cluster got");
     // Server-side apply, so that the objects Helm made are compared field by field (no last-applied annotation).
-    const dryRun = await plane.kubectl(["apply", "--server-side", "--force-conflicts", "--dry-run=server", "--validate=strict", "-f", "-"], rendered.stdout);
+    const dryRun = await cluster.kubectl(["apply", "--server-side", "--force-conflicts", "--dry-run=server", "--validate=strict", "-f", "-"], rendered.stdout);
     succeeded(t, dryRun, `kubectl apply --dry-run=server --validate=strict (${profile})`);
     t.equal(dryRun.stderr.trim(), "", "the strict server-side dry run warns of nothing");
     return installed;
@@ -127,7 +55,7 @@ async function suite(crds: string): Promise<void> {
     const result = await helm(which, ["uninstall", release, "-n", namespace, "--wait", "--timeout", "2m"]);
     succeeded(t, result, `${which} uninstall`);
     const kept = describe(objects.filter((o) => o.metadata.annotations?.["helm.sh/resource-policy"] === "keep"));
-    const left = await present(objects);
+    const left = await cluster.present(objects);
     t.same(left, kept, `left after uninstall: ${left.length ? left.join(", ") : "nothing"}`);
     const releases = await helm(which, ["list", "-n", namespace, "-q"]);
     t.equal(releases.stdout.trim(), "", "no release is left");
@@ -139,7 +67,7 @@ async function suite(crds: string): Promise<void> {
       for (const profile of ["default", "local", "production"]) {
         await t.test(profile, async (t) => {
           const namespace = `${which}-${profile}`;
-          await ensureNamespace(namespace);
+          await cluster.namespace(namespace);
           const objects = await deploy(t, which, "install", profile, namespace);
           await uninstall(t, which, namespace, objects);
         });
@@ -147,7 +75,7 @@ async function suite(crds: string): Promise<void> {
       // The demo profile's namespaces are fixed names, kept on uninstall: installing again adopts them,
       // which is why every demo release here lives in the same release namespace.
       await t.test("demo", async (t) => {
-        await ensureNamespace("meme-demo");
+        await cluster.namespace("meme-demo");
         const objects = await deploy(t, which, "install", "demo", "meme-demo");
         const namespaces = describe(objects.filter((o) => o.kind === "Namespace"));
         t.same(namespaces, ["Namespace/cache", "Namespace/meme-generator", "Namespace/messaging"], "the demo profile creates its three namespaces");
@@ -158,7 +86,7 @@ async function suite(crds: string): Promise<void> {
         const before = await deploy(t, which, "install", "default", "meme-demo");
         const after = await deploy(t, which, "upgrade", "demo", "meme-demo");
         const gone = describe(before).filter((name) => !describe(after).includes(name));
-        t.same(await present(before.filter((o) => gone.includes(describe([o])[0] ?? ""))), [], `the upgrade removed what demo no longer has (${gone.length} objects)`);
+        t.same(await cluster.present(before.filter((o) => gone.includes(describe([o])[0] ?? ""))), [], `the upgrade removed what demo no longer has (${gone.length} objects)`);
         await uninstall(t, which, "meme-demo", after);
       });
     });

@@ -43,9 +43,23 @@ function makeCertificates(dir: string): void {
     `subjectAltName=IP:127.0.0.1,IP:${kubernetesServiceIp},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
   );
   sign("admin", "/O=system:masters/CN=meme-generator-e2e-admin", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
+  // The aggregation layer's client (kube-apiserver → the KEDA metrics adapter).
+  sign("front-proxy-client", "/CN=front-proxy-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
+  // KEDA: the adapter serves with it, and operator and adapter use it for mutual TLS on their gRPC link.
+  sign(
+    "keda",
+    "/CN=keda",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:keda-operator.keda.svc.cluster.local,DNS:keda-metrics-apiserver.keda.svc,DNS:keda-metrics-apiserver.keda.svc.cluster.local\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
+  );
   openssl(dir, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key"]);
   openssl(dir, ["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
 }
+
+/** Whatever is still running when the test process exits, for any reason, goes with it. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
 
 interface Process {
   name: string;
@@ -128,10 +142,12 @@ export class ControlPlane {
     );
   }
 
-  private run(name: string, args: string[]): Process {
+  private run(name: string, args: string[], env: Record<string, string> = {}): Process {
     const logFile = join(this.dir, `${name}.log`);
     const out = createWriteStream(logFile);
-    const child = spawn(toolPath(name), args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(toolPath(name), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     const proc = { name, child, log: logFile };
@@ -195,6 +211,14 @@ export class ControlPlane {
       `--service-account-signing-key-file=${file("sa.key")}`,
       `--service-cluster-ip-range=${serviceCidr}`,
       "--authorization-mode=Node,RBAC",
+      // The aggregation layer, for the external metrics API that KEDA's adapter serves.
+      `--proxy-client-cert-file=${file("front-proxy-client.crt")}`,
+      `--proxy-client-key-file=${file("front-proxy-client.key")}`,
+      `--requestheader-client-ca-file=${file("ca.crt")}`,
+      "--requestheader-allowed-names=front-proxy-client",
+      "--requestheader-username-headers=X-Remote-User",
+      "--requestheader-group-headers=X-Remote-Group",
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
       "--allow-privileged=false",
       "--profiling=false",
       "--v=1",
@@ -267,10 +291,105 @@ export class ControlPlane {
     await this.apply(volumes);
   }
 
+  /**
+   * KEDA's operator and metrics adapter as local processes, serving the external metrics API through
+   * the aggregation layer: an APIService whose Service (type ExternalName) points at localhost.
+   */
+  async startKeda(): Promise<void> {
+    const certs = join(this.dir, "keda-certs");
+    mkdirSync(certs, { recursive: true });
+    for (const [from, to] of [["ca.crt", "ca.crt"], ["keda.crt", "tls.crt"], ["keda.key", "tls.key"]] as const) writeFileSync(join(certs, to), readFileSync(join(this.dir, from)));
+    const [grpc, adapter] = [await freePort(), await freePort()];
+    // WATCH_NAMESPACE empty: ScaledObjects in every namespace.
+    const env = { KUBECONFIG: this.kubeconfig, WATCH_NAMESPACE: "", POD_NAMESPACE: "keda", KEDA_CLUSTER_OBJECT_NAMESPACE: "keda" };
+    await this.apply([
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "keda" } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "keda-metrics-apiserver", namespace: "keda" }, spec: { type: "ExternalName", externalName: "localhost", ports: [{ name: "https", port: adapter }] } },
+      {
+        apiVersion: "apiregistration.k8s.io/v1",
+        kind: "APIService",
+        metadata: { name: "v1beta1.external.metrics.k8s.io" },
+        spec: {
+          group: "external.metrics.k8s.io",
+          version: "v1beta1",
+          service: { name: "keda-metrics-apiserver", namespace: "keda", port: adapter },
+          caBundle: readFileSync(join(this.dir, "ca.crt")).toString("base64"),
+          groupPriorityMinimum: 100,
+          versionPriority: 100,
+        },
+      },
+      // The HPA controller reads external metrics as its own ServiceAccount.
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "keda-external-metrics-reader" }, rules: [{ apiGroups: ["external.metrics.k8s.io"], resources: ["*"], verbs: ["get", "list", "watch"] }] },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "keda-hpa-controller-external-metrics" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "keda-external-metrics-reader" },
+        subjects: [{ kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" }],
+      },
+    ]);
+    this.run(
+      "keda-operator",
+      [
+        "--leader-elect=false",
+        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        `--health-probe-bind-address=127.0.0.1:${await freePort()}`,
+        `--metrics-service-bind-address=127.0.0.1:${grpc}`,
+        `--cert-dir=${certs}`,
+        "--enable-cert-rotation=false",
+        "--enable-webhook-patching=false",
+        "--enable-apiservice-patching=false",
+        "--zap-log-level=info",
+      ],
+      env,
+    );
+    this.run(
+      "keda-adapter",
+      [
+        `--secure-port=${adapter}`,
+        "--bind-address=127.0.0.1",
+        `--cert-dir=${certs}`,
+        `--tls-cert-file=${join(certs, "tls.crt")}`,
+        `--tls-private-key-file=${join(certs, "tls.key")}`,
+        `--lister-kubeconfig=${this.kubeconfig}`,
+        `--authentication-kubeconfig=${this.kubeconfig}`,
+        `--authorization-kubeconfig=${this.kubeconfig}`,
+        `--metrics-service-address=127.0.0.1:${grpc}`,
+        `--port=${await freePort()}`,
+        "--v=1",
+      ],
+      env,
+    );
+    await this.waitFor(
+      "the external metrics API",
+      async () => (await this.kubectl(["get", "--raw", "/apis/external.metrics.k8s.io/v1beta1"])).code === 0,
+      120_000,
+    );
+  }
+
   /** Creates or updates objects given as JSON. */
   async apply(objects: object[]): Promise<void> {
     const result = await this.kubectl(["apply", "-f", "-"], objects.map((o) => JSON.stringify(o)).join("\n---\n"));
     if (result.code !== 0) throw new Error(`kubectl apply exited ${result.code}: ${result.stderr}`);
+  }
+
+  /** GET a path of the API as the admin, parsed as JSON; faster than a kubectl process for polling. */
+  api<T>(path: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${this.server}${path}`,
+        { ca: readFileSync(join(this.dir, "ca.crt")), cert: readFileSync(join(this.dir, "admin.crt")), key: readFileSync(join(this.dir, "admin.key")), timeout: 5000 },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (body += chunk));
+          res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 300)}`))));
+        },
+      );
+      req.on("error", reject);
+      req.on("timeout", () => req.destroy(new Error(`GET ${path}: timed out`)));
+      req.end();
+    });
   }
 
   /** GET /readyz with the admin certificate. */

@@ -52,6 +52,18 @@ const kubernetes = (name) => ({
   group: "e2e",
 });
 
+/** KEDA's operator and metrics adapter, from its own module: its Kubernetes pins differ from ours. */
+function keda(/** @type {string} */ name, /** @type {string} */ cmd) {
+  return /** @type {Tool} */ ({
+    name,
+    module: "keda",
+    pkg: `github.com/kedacore/keda/v2/cmd/${cmd}`,
+    versionOf: "github.com/kedacore/keda/v2",
+    ldflags: (/** @type {string} */ version) => [`-X github.com/kedacore/keda/v2/version.Version=${version}`],
+    group: "e2e",
+  });
+}
+
 /** @type {Tool[]} */
 export const tools = [
   {
@@ -94,6 +106,8 @@ export const tools = [
     group: "e2e",
   },
   ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"].map(kubernetes),
+  keda("keda-operator", "operator"),
+  keda("keda-adapter", "adapter"),
   {
     name: "kwok",
     module: "kwok",

@@ -1,0 +1,137 @@
+// The chart under the real controllers: kube-controller-manager and
+// kube-scheduler with kwok playing three nodes, PersistentVolumes made for the
+// claims. Every profile installs with `helm install --wait` (Helm 3, and Helm 4
+// for the demo profile); the provisioner hook Job is created after NATS is
+// ready and completes; every Deployment and StatefulSet gets Running, Ready
+// pods that Pod Security `restricted`, enforced, admitted; PDBs and the
+// frontend HPA are taken up by their controllers; an uninstall leaves only the
+// StatefulSets' claims, which the test lists and removes.
+import { setTimeout as sleep } from "node:timers/promises";
+import t, { type Test } from "tap";
+import { repoPath } from "../../generator/schema.js";
+import { Cluster, describe, parse, profileArgs, release, restricted, succeeded, type Helm, type Ref } from "./cluster.js";
+
+type Condition = { type: string; status: string; reason?: string; lastTransitionTime?: string };
+type Pod = Ref & { metadata: { ownerReferences?: { kind: string; name: string }[] }; spec: { nodeName?: string }; status: { phase: string; conditions?: Condition[] } };
+type Workload = Ref & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> } }; status: { replicas?: number; readyReplicas?: number } };
+type Event = { reason: string; involvedObject: { kind: string; name: string }; firstTimestamp?: string; eventTime?: string; metadata: { creationTimestamp: string } };
+type Claim = Ref & { spec: { volumeName?: string } };
+
+const when = (event: Event) => Date.parse(event.firstTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp);
+const readyAt = (pod: Pod) => Date.parse(pod.status.conditions?.find((c) => c.type === "Ready" && c.status === "True")?.lastTransitionTime ?? "");
+const selector = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+
+async function suite(crds: string): Promise<void> {
+  const cluster = await Cluster.start(t, "workloads", crds, { nodes: 3, volumes: 12 });
+
+  /** A pod that breaks the restricted level (it sets no securityContext at all) must be refused in `namespace`. */
+  const enforced = async (t: Test, namespace: string) => {
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "unrestricted-probe", namespace }, spec: { containers: [{ name: "c", image: "busybox" }] } };
+    const created = await cluster.kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(pod));
+    t.match(created.stderr, /violates PodSecurity "restricted/, `${namespace}: Pod Security restricted is enforced (a pod without a securityContext is refused)`);
+  };
+
+  const install = async (t: Test, which: Helm, profile: string, namespace: string) => {
+    await cluster.namespace(namespace);
+    const started = Date.now();
+    const result = await cluster.helm(which, ["install", release, repoPath("chart"), "-n", namespace, "--wait", "--timeout", "5m", ...profileArgs(profile)]);
+    if (!succeeded(t, result, `${which} install --wait (${profile}) in ${((Date.now() - started) / 1000).toFixed(1)} s`)) return;
+    t.notMatch(result.stderr, /would violate PodSecurity/, "no Pod Security warning");
+
+    const objects = parse((await cluster.helm(which, ["get", "manifest", release, "-n", namespace])).stdout);
+    const hooks = parse((await cluster.helm(which, ["get", "hooks", release, "-n", namespace])).stdout);
+    const namespaces = [...new Set(objects.map((o) => o.metadata.namespace ?? namespace))];
+    for (const ns of namespaces) await enforced(t, ns);
+
+    // Every Deployment and StatefulSet: as many Running, Ready pods as it asks for, each on a node.
+    const workloads = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
+    const podsOf = new Map<string, Pod[]>();
+    for (const ref of workloads) {
+      const ns = ref.metadata.namespace ?? namespace;
+      const workload = await cluster.get<Workload>([ref.kind.toLowerCase(), ref.metadata.name, "-n", ns]);
+      const pods = (await cluster.get<{ items: Pod[] }>(["pods", "-n", ns, "-l", selector(workload.spec.selector.matchLabels)])).items;
+      podsOf.set(`${ref.kind}/${ref.metadata.name}`, pods);
+      const want = workload.spec.replicas ?? 1;
+      const running = pods.filter((p) => p.status.phase === "Running" && p.spec.nodeName && readyAt(p) > 0);
+      t.ok(want >= 1 && running.length === want && workload.status.readyReplicas === want, `${ref.kind} ${ns}/${ref.metadata.name}: ${running.length}/${want} pods Running and Ready on ${[...new Set(running.map((p) => p.spec.nodeName))].join(", ")}`);
+    }
+
+    // The provisioner hook: created once NATS was Ready, completed (and then deleted by its hook policy).
+    const job = hooks.find((o) => o.kind === "Job");
+    if (t.ok(job, "the release has a provisioner hook Job") && job) {
+      const ns = job.metadata.namespace ?? namespace;
+      // Events of this install only: a namespace kept from an earlier release still holds that one's.
+      const events = (await cluster.get<{ items: Event[] }>(["events", "-n", ns, "--field-selector", `involvedObject.kind=Job,involvedObject.name=${job.metadata.name}`])).items.filter(
+        (e) => when(e) >= Math.floor(started / 1000) * 1000,
+      );
+      const created = events.find((e) => e.reason === "SuccessfulCreate");
+      const completed = events.find((e) => e.reason === "Completed");
+      t.ok(created && completed, `Job ${ns}/${job.metadata.name} made its pod and completed (${events.map((e) => e.reason).join(", ")})`);
+      const nats = workloads.find((w) => w.kind === "StatefulSet" && /nats/.test(w.metadata.name));
+      const natsReady = Math.max(...(podsOf.get(`StatefulSet/${nats?.metadata.name}`) ?? []).map(readyAt));
+      if (nats && created) t.ok(when(created) >= Math.floor(natsReady / 1000) * 1000, `the Job started after NATS was Ready (${new Date(natsReady).toISOString()} → ${new Date(when(created)).toISOString()})`);
+      t.same(await cluster.present([job]), [], "the completed Job was deleted by its hook policy");
+    }
+
+    // PDBs and the frontend HPA are in the hands of their controllers.
+    for (const ref of objects.filter((o) => o.kind === "PodDisruptionBudget")) {
+      const pdb = await cluster.get<{ status: { expectedPods?: number; currentHealthy?: number; observedGeneration?: number } }>(["pdb", ref.metadata.name, "-n", ref.metadata.namespace ?? namespace]);
+      t.ok((pdb.status.expectedPods ?? 0) > 0 && pdb.status.currentHealthy === pdb.status.expectedPods, `PDB ${ref.metadata.name}: ${pdb.status.currentHealthy}/${pdb.status.expectedPods} healthy pods counted by the disruption controller`);
+    }
+    const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler" && /frontend/.test(o.metadata.name));
+    if (t.ok(hpa, "the frontend has an HPA") && hpa) {
+      // The HPA controller looks at each HPA every 15 s.
+      let conditions: Condition[] = [];
+      for (let i = 0; i < 40 && conditions.length === 0; i++) {
+        const status = await cluster.get<{ status: { conditions?: Condition[] } }>(["hpa", hpa.metadata.name, "-n", hpa.metadata.namespace ?? namespace]);
+        conditions = status.status.conditions ?? [];
+        if (conditions.length === 0) await sleep(1000);
+      }
+      t.ok(conditions.some((c) => c.type === "AbleToScale" && c.status === "True"), `the HPA controller took up ${hpa.metadata.name}: ${conditions.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}`).join(", ")}`);
+    }
+    const waiting = objects.filter((o) => !o.apiVersion.startsWith("v1") && !/\.k8s\.io\/|^apps\/|^batch\/|^autoscaling\/v2|^policy\//.test(o.apiVersion));
+    if (waiting.length) t.comment(`custom resources whose operators this cluster lacks (KEDA, VPA, redis-operator, prometheus-operator): ${describe(waiting).join(", ")}`);
+    return objects;
+  };
+
+  /** Uninstalls; the StatefulSets' claims stay (Kubernetes keeps them by default): list them, then free their volumes. */
+  const uninstall = async (t: Test, which: Helm, namespace: string, objects: Ref[]) => {
+    const result = await cluster.helm(which, ["uninstall", release, "-n", namespace, "--wait", "--timeout", "2m"]);
+    succeeded(t, result, `${which} uninstall --wait`);
+    const kept = describe(objects.filter((o) => o.metadata.annotations?.["helm.sh/resource-policy"] === "keep"));
+    t.same(await cluster.present(objects), kept, `of the release, only what the chart keeps is left (${kept.join(", ") || "nothing"})`);
+    const namespaces = [...new Set(objects.map((o) => o.metadata.namespace ?? namespace))];
+    for (const ns of namespaces) {
+      const pods = (await cluster.get<{ items: Pod[] }>(["pods", "-n", ns])).items;
+      t.same(pods.map((p) => p.metadata.name), [], `${ns}: no pod is left`);
+      const claims = (await cluster.get<{ items: Claim[] }>(["pvc", "-n", ns])).items;
+      if (claims.length) t.comment(`${ns}: claims left by the StatefulSets: ${claims.map((c) => c.metadata.name).join(", ")}`);
+      for (const claim of claims) {
+        await cluster.kubectl(["delete", "pvc", claim.metadata.name, "-n", ns, "--wait"]);
+        // The volumes are Retain: make them Available again for the next install.
+        if (claim.spec.volumeName) await cluster.kubectl(["patch", "pv", claim.spec.volumeName, "--type=json", "-p", '[{"op":"remove","path":"/spec/claimRef"}]']);
+      }
+    }
+  };
+
+  for (const profile of ["default", "local", "production", "demo"]) {
+    await t.test(`helm3: ${profile}`, async (t) => {
+      const namespace = profile === "demo" ? "meme-demo" : `workloads-${profile}`;
+      const objects = await install(t, "helm3", profile, namespace);
+      if (objects) await uninstall(t, "helm3", namespace, objects);
+    });
+  }
+  await t.test("helm4: demo", async (t) => {
+    const objects = await install(t, "helm4", "demo", "meme-demo");
+    if (objects) await uninstall(t, "helm4", "meme-demo", objects);
+  });
+  t.comment(`Pod Security on every namespace used: ${Object.entries(restricted).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+}
+
+const crdsDir = process.env.CRDS_DIR;
+if (!crdsDir) {
+  t.fail("CRDS_DIR is not set: point it at the folder of the KEDA, VPA, redis-operator and prometheus-operator CRDs");
+  t.end();
+} else {
+  await suite(crdsDir);
+}
