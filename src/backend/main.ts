@@ -5,6 +5,7 @@ import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
+import { drainWithin } from "../shared/nats.js";
 import { common, nats, queue, redis as redisVariables, service, worker as workerVariables } from "../shared/variables.js";
 import { workerMetrics } from "./metrics.js";
 import { RenderPool, usableCpus } from "./render/pool.js";
@@ -41,7 +42,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
     await worker.stop();
     await server.close();
     await pool.close();
-    await nc.drain().catch(() => undefined);
+    await drainWithin(nc, 5000);
     redis.disconnect();
     log.info({ workerId: worker.id }, "worker stopped");
   };

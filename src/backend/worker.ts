@@ -40,6 +40,16 @@ export interface WorkerDeps {
 /** An error of Redis, not of the request: the request is returned to the queue, not failed. */
 class CacheUnavailable extends Error {}
 
+/**
+ * KEYS[1] image, KEYS[2] result, ARGV[1] TTL, ARGV[2] the result as a hit. When the image is cached,
+ * refreshes its lifetime, stores the result and returns 1; otherwise returns 0 and stores nothing.
+ */
+const STORE_IF_CACHED = `if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 1 then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
+  return 1
+end
+return 0`;
+
 export class Worker {
   readonly id = `${hostname()}-${process.pid}`;
   private readonly startedAt = new Date().toISOString();
@@ -180,26 +190,7 @@ export class Worker {
         throw new CacheUnavailable(`Redis: ${(error as Error).message}`);
       }
     };
-    // A hit needs no bytes: refreshing the image's lifetime tells whether it is there.
-    const cached = (await cache(() => redis.expire(key, ttl))) === 1;
-    let renderMs = 0;
-    if (cached) {
-      metrics.cacheHits.inc();
-    } else {
-      metrics.cacheMisses.inc();
-      // Keep the request ours while it renders, however long that takes.
-      const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
-      const started = performance.now();
-      let png: Uint8Array;
-      try {
-        png = await pool.render(memeSvg(request));
-      } finally {
-        clearInterval(keepAlive);
-      }
-      renderMs = Math.round((performance.now() - started) * 10) / 10;
-      await cache(() => redis.set(key, Buffer.from(png.buffer, png.byteOffset, png.byteLength), "EX", ttl));
-    }
-    const result: MemeResult = {
+    const result = (cached: boolean, renderMs: number): MemeResult => ({
       id: request.id,
       status: "done",
       prompt: request.prompt,
@@ -209,9 +200,37 @@ export class Worker {
       width: request.size,
       template: request.template,
       finishedAt: new Date().toISOString(),
-    };
-    await cache(() => this.answer(result));
-    return result;
+    });
+    // A hit needs no bytes: one round trip refreshes the image's lifetime and, when it is there, stores the result.
+    const hit = result(true, 0);
+    if ((await cache(() => redis.eval(STORE_IF_CACHED, 2, key, keys.result(request.id), ttl, JSON.stringify(hit)))) === 1) {
+      metrics.cacheHits.inc();
+      this.publish(hit);
+      return hit;
+    }
+    metrics.cacheMisses.inc();
+    // Keep the request ours while it renders, however long that takes.
+    const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
+    const started = performance.now();
+    let png: Uint8Array;
+    try {
+      png = await pool.render(memeSvg(request));
+    } finally {
+      clearInterval(keepAlive);
+    }
+    const made = result(false, Math.round((performance.now() - started) * 10) / 10);
+    // The image and the result in one round trip.
+    const stored = await cache(() =>
+      redis
+        .multi()
+        .set(key, Buffer.from(png.buffer, png.byteOffset, png.byteLength), "EX", ttl)
+        .set(keys.result(made.id), JSON.stringify(made), "EX", ttl)
+        .exec(),
+    );
+    const refused = stored?.find(([error]) => error)?.[0];
+    if (!stored || refused) throw new CacheUnavailable(`Redis: ${refused?.message ?? "the transaction was discarded"}`);
+    this.publish(made);
+    return made;
   }
 
   /** Stores the result (so any frontend replica can answer for the id) and publishes it. */
@@ -242,6 +261,8 @@ export class Worker {
     }
     if (returned.length > 0) this.deps.log.warn({ returned: returned.length }, "returned unfinished requests to the queue");
     clearInterval(this.heartbeat);
-    await this.loop;
+    // A fetch in progress ends with its batch; one still being set up while NATS is away may not, and a
+    // stopping worker must exit anyway.
+    await Promise.race([this.loop, sleep(Math.max(1000, deadline - Date.now()))]);
   }
 }

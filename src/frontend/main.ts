@@ -7,6 +7,7 @@ import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
+import { drainWithin } from "../shared/nats.js";
 import { common, frontend, nats, queue, redis as redisVariables, service } from "../shared/variables.js";
 import { buildApp, frontendMetrics } from "./app.js";
 import { Hub } from "./hub.js";
@@ -51,7 +52,7 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     hub.stop();
     await app.close();
     await metricsServer.close();
-    await nc.drain().catch(() => undefined);
+    await drainWithin(nc, 5000);
     redis.disconnect();
     log.info("frontend stopped");
   };

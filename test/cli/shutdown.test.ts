@@ -1,0 +1,41 @@
+// A stopping process exits even when NATS went away first: the worker and the
+// frontend, run as the container runs them, get SIGTERM after their NATS
+// server was stopped, and must exit 0 within their shutdown budget instead of
+// waiting for a server that is not coming back.
+import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import t from "tap";
+import { provision } from "../../src/provision/provision.js";
+import { projectRoot } from "../../src/shared/project.js";
+import { join } from "node:path";
+import { freePort, startNats, startRedis } from "../harness/servers.js";
+
+const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
+
+for (const command of ["backend", "frontend"]) {
+  t.test(`${command}: SIGTERM after NATS is gone`, async (t) => {
+    const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
+    const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url, SHUTDOWN_TIMEOUT: "3", SHUTDOWN_DELAY: "0" };
+    await provision(env);
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort) }, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    const probe = command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`;
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i++) {
+      ready = await fetch(probe).then((r) => r.ok, () => false);
+      if (!ready) await sleep(100);
+    }
+    t.ok(ready, `${command} is ready`);
+
+    await nats.stop();
+    await sleep(300);
+    const sent = Date.now();
+    child.kill("SIGTERM");
+    const code = await Promise.race([exited, sleep(20_000).then(() => "still running")]);
+    t.equal(code, 0, `${command} exited 0 after SIGTERM with NATS away (${((Date.now() - sent) / 1000).toFixed(1)} s)`);
+  });
+}
