@@ -6,7 +6,7 @@
 // are clean, and only what the chart marks to keep remains.
 import t, { type Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
-import { apis, Cluster, describe, parse, profileArgs, release, succeeded, type Helm, type Ref } from "./cluster.js";
+import { apis, Cluster, describe, parse, profileArgs, release, succeeded, type Helm, type Ref, withCrds } from "./cluster.js";
 
 async function suite(crds: string): Promise<void> {
   // The API server with the controllers that give every namespace its `default` ServiceAccount (pods
@@ -93,11 +93,4 @@ async function suite(crds: string): Promise<void> {
   }
 }
 
-const crdsDir = process.env.CRDS_DIR;
-if (!crdsDir) {
-  // Without the CRDs the demo profile's custom resources cannot be installed.
-  t.fail("CRDS_DIR is not set: point it at the folder of the KEDA, VPA, redis-operator and prometheus-operator CRDs");
-  t.end();
-} else {
-  await suite(crdsDir);
-}
+await withCrds(suite);

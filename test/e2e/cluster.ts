@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Test } from "tap";
+import t, { type Test } from "tap";
 import { parseAllDocuments } from "yaml";
 import { repoPath } from "../../generator/schema.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
@@ -110,4 +110,15 @@ export class Cluster {
     if (got.code !== 0) throw new Error(shown(`kubectl get ${args.join(" ")}`, got));
     return JSON.parse(got.stdout) as T;
   }
+}
+
+/** Runs a test file's suite with the folder of the real CRDs (CRDS_DIR), or fails the file without it. */
+export async function withCrds(suite: (crds: string) => Promise<void>): Promise<void> {
+  const crds = process.env.CRDS_DIR;
+  if (!crds) {
+    t.fail("CRDS_DIR is not set: point it at the folder of the KEDA, VPA, redis-operator and prometheus-operator CRDs");
+    t.end();
+    return;
+  }
+  await suite(crds);
 }

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { repoPath } from "../../generator/schema.js";
 import { freePort, startNats, startRedis } from "../harness/servers.js";
-import { apis, Cluster, parse, profileArgs, release, succeeded, type Ref } from "./cluster.js";
+import { apis, Cluster, parse, profileArgs, release, succeeded, type Ref, withCrds } from "./cluster.js";
 import { stepChart } from "./plot.js";
 
 type Env = { name: string; value?: string }[];
@@ -185,10 +185,4 @@ async function suite(crds: string): Promise<void> {
   });
 }
 
-const crdsDir = process.env.CRDS_DIR;
-if (!crdsDir) {
-  t.fail("CRDS_DIR is not set: point it at the folder of the KEDA, VPA, redis-operator and prometheus-operator CRDs");
-  t.end();
-} else {
-  await suite(crdsDir);
-}
+await withCrds(suite);

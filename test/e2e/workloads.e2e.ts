@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import t, { type Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
-import { Cluster, describe, parse, profileArgs, release, restricted, succeeded, type Helm, type Ref } from "./cluster.js";
+import { Cluster, describe, parse, profileArgs, release, restricted, succeeded, type Helm, type Ref, withCrds } from "./cluster.js";
 
 type Condition = { type: string; status: string; reason?: string; lastTransitionTime?: string };
 type Pod = Ref & { metadata: { ownerReferences?: { kind: string; name: string }[] }; spec: { nodeName?: string }; status: { phase: string; conditions?: Condition[] } };
@@ -128,10 +128,4 @@ async function suite(crds: string): Promise<void> {
   t.comment(`Pod Security on every namespace used: ${Object.entries(restricted).map(([k, v]) => `${k}=${v}`).join(", ")}`);
 }
 
-const crdsDir = process.env.CRDS_DIR;
-if (!crdsDir) {
-  t.fail("CRDS_DIR is not set: point it at the folder of the KEDA, VPA, redis-operator and prometheus-operator CRDs");
-  t.end();
-} else {
-  await suite(crdsDir);
-}
+await withCrds(suite);
