@@ -373,40 +373,34 @@ export class ControlPlane {
     if (result.code !== 0) throw new Error(`kubectl apply exited ${result.code}: ${result.stderr}`);
   }
 
-  /** GET a path of the API as the admin, parsed as JSON; faster than a kubectl process for polling. */
-  api<T>(path: string): Promise<T> {
+  /** GET a path of the API as the admin: its status and body. */
+  private get(path: string): Promise<{ status: number; body: string }> {
+    this.tls ??= { ca: readFileSync(join(this.dir, "ca.crt")), cert: readFileSync(join(this.dir, "admin.crt")), key: readFileSync(join(this.dir, "admin.key")) };
+    const tls = this.tls;
     return new Promise((resolve, reject) => {
-      const req = request(
-        `${this.server}${path}`,
-        { ca: readFileSync(join(this.dir, "ca.crt")), cert: readFileSync(join(this.dir, "admin.crt")), key: readFileSync(join(this.dir, "admin.key")), timeout: 5000 },
-        (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => (body += chunk));
-          res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 300)}`))));
-        },
-      );
+      const req = request(`${this.server}${path}`, { ...tls, timeout: 5000 }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
       req.on("error", reject);
       req.on("timeout", () => req.destroy(new Error(`GET ${path}: timed out`)));
       req.end();
     });
   }
 
-  /** GET /readyz with the admin certificate. */
-  private ready(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request(
-        `${this.server}/readyz`,
-        { ca: readFileSync(join(this.dir, "ca.crt")), cert: readFileSync(join(this.dir, "admin.crt")), key: readFileSync(join(this.dir, "admin.key")), timeout: 2000 },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        },
-      );
-      req.on("error", () => resolve(false));
-      req.on("timeout", () => req.destroy());
-      req.end();
-    });
+  private tls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
+
+  /** GET a path of the API, parsed as JSON; faster than a kubectl process for polling. */
+  async api<T>(path: string): Promise<T> {
+    const { status, body } = await this.get(path);
+    if (status !== 200) throw new Error(`GET ${path}: ${status} ${body.slice(0, 300)}`);
+    return JSON.parse(body) as T;
+  }
+
+  private async ready(): Promise<boolean> {
+    return (await this.get("/readyz")).status === 200;
   }
 
   /** Runs the pinned kubectl against this control plane. */
