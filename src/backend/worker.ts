@@ -43,12 +43,16 @@ class CacheUnavailable extends Error {}
 /**
  * KEYS[1] image, KEYS[2] result, ARGV[1] TTL, ARGV[2] the result as a hit. When the image is cached,
  * refreshes its lifetime, stores the result and returns 1; otherwise returns 0 and stores nothing.
+ * Sent by its SHA1 once a connection has it (ioredis sends the script itself on a connection's first
+ * use, and again when Redis has forgotten it after a restart).
  */
 const STORE_IF_CACHED = `if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 1 then
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
   return 1
 end
 return 0`;
+
+type WithScript = Redis & { memeStoreIfCached(image: string, result: string, ttl: number, hit: string): Promise<number> };
 
 export class Worker {
   readonly id = `${hostname()}-${process.pid}`;
@@ -58,14 +62,19 @@ export class Worker {
   private failed = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private batch: { stop(): void } | undefined;
+  /** Fetches still open, and how many requests they may still deliver. */
+  private readonly batches = new Set<{ stop(): void }>();
+  private fetches = 0;
+  private requested = 0;
   private heartbeat: NodeJS.Timeout | undefined;
-  private slotFreed: (() => void) | undefined;
+  private changed: (() => void) | undefined;
 
   constructor(
     private readonly settings: WorkerSettings,
     private readonly deps: WorkerDeps,
-  ) {}
+  ) {
+    deps.redis.defineCommand("memeStoreIfCached", { numberOfKeys: 2, lua: STORE_IF_CACHED });
+  }
 
   get inFlight(): number {
     return this.held.size;
@@ -110,34 +119,68 @@ export class Worker {
     if (!this.stopping) log.info("Redis is back: fetching again");
   }
 
+  /** Resolves when a held request finishes or an open fetch ends. */
+  private somethingChanged(): Promise<void> {
+    return new Promise<void>((resolve) => (this.changed = resolve));
+  }
+
+  private wake(): void {
+    this.changed?.();
+    this.changed = undefined;
+  }
+
+  /**
+   * Keeps pull requests open for the free slots: held requests plus what open
+   * fetches may still deliver never exceed the concurrency. A new fetch starts
+   * while another is still open once half the slots are free, so the next
+   * requests are already on their way when the current ones finish (waiting for
+   * each batch to end would cost a round trip to the server every few requests).
+   */
   private async fetchLoop(consumer: Consumer): Promise<void> {
+    const { concurrency } = this.settings;
     while (!this.stopping) {
       if (this.deps.redis.status !== "ready") {
         await this.redisBack();
         continue;
       }
-      const free = this.settings.concurrency - this.inFlight;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      const free = concurrency - this.inFlight - this.requested;
+      if (free <= 0 || (this.fetches > 0 && free < Math.ceil(concurrency / 2))) {
+        await this.somethingChanged();
         continue;
       }
-      try {
-        const batch = await consumer.fetch({ max_messages: free, expires: 2000 });
-        this.batch = batch;
-        for await (const msg of batch) {
-          if (this.stopping) {
-            msg.nak();
-            continue;
-          }
-          void this.handle(msg);
+      void this.fetch(consumer, free);
+    }
+    while (this.fetches > 0) await this.somethingChanged();
+  }
+
+  private async fetch(consumer: Consumer, max: number): Promise<void> {
+    this.fetches++;
+    this.requested += max;
+    let batch: Awaited<ReturnType<Consumer["fetch"]>> | undefined;
+    try {
+      batch = await consumer.fetch({ max_messages: max, expires: 2000 });
+      this.batches.add(batch);
+      if (this.stopping) batch.stop();
+      for await (const msg of batch) {
+        max--;
+        this.requested--;
+        if (this.stopping) {
+          msg.nak();
+          continue;
         }
-      } catch (error) {
-        if (this.stopping) break;
-        this.deps.log.warn({ err: error }, "fetch failed; trying again");
-        await sleep(1000);
-      } finally {
-        this.batch = undefined;
+        void this.handle(msg);
       }
+    } catch (error) {
+      if (!this.stopping) {
+        this.deps.log.warn({ err: error }, "fetch failed; trying again");
+        // The slots stay taken meanwhile, so a failing server is not asked again at once.
+        await sleep(1000);
+      }
+    } finally {
+      if (batch) this.batches.delete(batch);
+      this.requested -= max;
+      this.fetches--;
+      this.wake();
     }
   }
 
@@ -166,8 +209,7 @@ export class Worker {
       end();
       this.held.delete(msg);
       metrics.inFlight.set(this.inFlight);
-      this.slotFreed?.();
-      this.slotFreed = undefined;
+      this.wake();
     }
   }
 
@@ -203,7 +245,7 @@ export class Worker {
     });
     // A hit needs no bytes: one round trip refreshes the image's lifetime and, when it is there, stores the result.
     const hit = result(true, 0);
-    if ((await cache(() => redis.eval(STORE_IF_CACHED, 2, key, keys.result(request.id), ttl, JSON.stringify(hit)))) === 1) {
+    if ((await cache(() => (redis as WithScript).memeStoreIfCached(key, keys.result(request.id), ttl, JSON.stringify(hit)))) === 1) {
       metrics.cacheHits.inc();
       this.publish(hit);
       return hit;
@@ -250,8 +292,8 @@ export class Worker {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.batch?.stop();
-    this.slotFreed?.();
+    for (const batch of this.batches) batch.stop();
+    this.wake();
     const deadline = Date.now() + this.settings.shutdownTimeoutSeconds * 1000;
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
     const returned = [...this.held];

@@ -68,8 +68,28 @@ for (const flavour of natsFlavours) {
     });
 
     await t.test("50 concurrent requests are all answered and the queue empties", async (t) => {
+      // The worker holds WORKER_CONCURRENCY (4) at once while it keeps fetches open: never more, and all four slots in use.
+      let held = 0;
+      let ackPending = 0;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          held = Math.max(held, backend.worker.inFlight);
+          await sleep(1);
+        }
+      })();
+      const server = (async () => {
+        while (watching) {
+          ackPending = Math.max(ackPending, (await stack.jsm.consumers.info("MEMES", "meme-generator")).num_ack_pending);
+          await sleep(5);
+        }
+      })();
       const ids = await publishRequests(stack, 50, (i) => ({ prompt: `load ${i} | ${flavour}`, smallImage: true }));
       const results = await stack.waitForResults(ids, 60000);
+      watching = false;
+      await Promise.all([watch, server]);
+      t.equal(held, 4, "at most WORKER_CONCURRENCY held, and that many");
+      t.ok(ackPending >= 1 && ackPending <= 4, `the server saw at most 4 delivered and unacknowledged (${ackPending})`);
       t.equal(results.filter((r) => r.status === "done").length, 50);
       await sleep(200);
       t.equal(await stack.lag(), 0, "lag 0");
