@@ -24,6 +24,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once `url` answers 2xx (a /readyz probe); rejects when it has not within the timeout. */
+export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
 /** Finds a server binary on PATH or in the Debian folders, or says how to install it. */
 export function binaryOnPath(binary: string, install: string): string {
   for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/usr/local/bin"])) {

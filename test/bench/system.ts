@@ -16,7 +16,7 @@ import { startBackend } from "../../src/backend/main.js";
 import { memeSvg } from "../../src/backend/render/meme.js";
 import { RenderPool, usableCpus } from "../../src/backend/render/pool.js";
 import { templateFor } from "../../src/shared/messages.js";
-import { binaryOnPath, freePort, NatsServer, RedisServer } from "../../src/local/servers.js";
+import { binaryOnPath, freePort, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
 import { provision } from "../../src/provision/provision.js";
 import { projectRoot } from "../../src/shared/project.js";
 import { percentile } from "../../src/load/load.js";
@@ -164,7 +164,7 @@ async function main() {
     const serve = async (args: string[], extra: Record<string, string>) => {
       const port = await freePort();
       const child = spawn(process.execPath, args, { env: { ...process.env, ...env, ...extra, PORT: String(port) }, stdio: "ignore" });
-      for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)); i++) await sleep(100);
+      await waitReady(`http://127.0.0.1:${port}/readyz`);
       return { port, child };
     };
     const paced = (port: number) => pacedP99(port, "/api/memes", 500, 6, () => JSON.stringify({ prompt: `paced ${randomUUID()}`, fastMode: true }));

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { provision } from "../../src/provision/provision.js";
 import { readEvents } from "../../src/shared/events.js";
 import { projectRoot } from "../../src/shared/project.js";
-import { binaryOnPath, freePort, NatsServer, RedisServer } from "../../src/local/servers.js";
+import { binaryOnPath, freePort, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
 
 export interface ChaosOptions {
   count: number;
@@ -52,16 +52,6 @@ function spawnProcess(command: string, env: Record<string, string>, logDir: stri
   });
   void logDir;
   return child;
-}
-
-async function waitReady(url: string, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} not ready within ${timeoutMs} ms`);
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {

@@ -8,6 +8,7 @@ import t from "tap";
 import { provision } from "../../src/provision/provision.js";
 import { projectRoot } from "../../src/shared/project.js";
 import { join } from "node:path";
+import { waitReady } from "../../src/local/servers.js";
 import { freePort, startNats, startRedis } from "../harness/servers.js";
 
 const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
@@ -24,12 +25,8 @@ for (const command of ["backend", "frontend"]) {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
     const probe = command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`;
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i++) {
-      ready = await fetch(probe).then((r) => r.ok, () => false);
-      if (!ready) await sleep(100);
-    }
-    t.ok(ready, `${command} is ready`);
+    await waitReady(probe);
+    t.pass(`${command} is ready`);
 
     await nats.stop();
     await sleep(300);

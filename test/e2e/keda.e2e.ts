@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { repoPath } from "../../generator/schema.js";
+import { waitReady } from "../../src/local/servers.js";
 import { freePort, startNats, startRedis } from "../harness/servers.js";
 import { apis, Cluster, parse, profileArgs, release, succeeded, type Ref, withCrds } from "./cluster.js";
 import { stepChart } from "./plot.js";
@@ -109,10 +110,7 @@ async function suite(crds: string): Promise<void> {
     const port = await freePort();
     node("frontend", { ...envOf(frontend), PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "frontend");
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      if ((await fetch(`${base}/readyz`).catch(() => undefined))?.ok) break;
-      await sleep(100);
-    }
+    await waitReady(`${base}/readyz`);
 
     const samples: { at: number; replicas: number; lag: number }[] = [];
     const start = Date.now();

@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { binaryOnPath, MissingBinaryError, natsFlavours, startNats, startRedis } from "./servers.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { waitReady } from "../../src/local/servers.js";
+import { binaryOnPath, freePort, MissingBinaryError, natsFlavours, startNats, startRedis } from "./servers.js";
 
 for (const flavour of natsFlavours) {
   t.test(`nats-server (${flavour}) starts on free ports with JetStream and stops at teardown`, async (t) => {
@@ -54,4 +57,18 @@ t.test("a missing binary fails with one line naming how to get it", async (t) =>
   });
   t.equal(check.status, 1, "the toolchain check fails when nothing is built");
   t.match(check.stderr, /^nats-server is not built: run `npm run toolchain` \(builds it from test\/toolchain\/nats-server\/go.mod into /m);
+});
+
+t.test("waitReady resolves once a probe answers 2xx and names the URL when it never does", async (t) => {
+  let ready = false;
+  const server = createServer((_req, res) => res.writeHead(ready ? 200 : 503).end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+  await t.rejects(waitReady(url, 300), { message: `${url} not ready within 300 ms` }, "503 is not ready");
+  setTimeout(() => (ready = true), 200);
+  await waitReady(url, 5000);
+  t.ok(ready);
+  const nobody = `http://127.0.0.1:${await freePort()}/readyz`;
+  await t.rejects(waitReady(nobody, 300), { message: `${nobody} not ready within 300 ms` }, "nothing listening is not ready");
 });
