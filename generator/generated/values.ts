@@ -270,7 +270,7 @@ export interface Values {
      */
     settings: {
       /**
-       * Requests one worker process holds at once (WORKER_CONCURRENCY).
+       * Requests one worker process holds at once; up to 16 times as many while they hit the cache (WORKER_CONCURRENCY).
        */
       concurrency: number;
     };

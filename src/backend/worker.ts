@@ -1,6 +1,7 @@
-// The backend worker: takes requests from the durable pull consumer, at most
-// WORKER_CONCURRENCY at a time, answers each from the image cache or a fresh
-// render, and acknowledges only once the result is stored and published.
+// The backend worker: takes requests from the durable pull consumer,
+// WORKER_CONCURRENCY at a time (more while they keep hitting the cache), answers
+// each from the image cache or a fresh render, and acknowledges only once the
+// result is stored and published.
 import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Redis } from "ioredis";
@@ -52,6 +53,10 @@ const STORE_IF_CACHED = `if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 1 then
 end
 return 0`;
 
+/** While lookups hit, a worker may hold up to (1 + LOOKAHEAD_FACTOR) × its concurrency, and never more than MAX_LOOKAHEAD extra. */
+export const LOOKAHEAD_FACTOR = 15;
+const MAX_LOOKAHEAD = 1024;
+
 type WithScript = Redis & { memeStoreIfCached(image: string, result: string, ttl: number, hit: string): Promise<number> };
 
 export class Worker {
@@ -66,6 +71,14 @@ export class Worker {
   private readonly batches = new Set<{ stop(): void }>();
   private fetches = 0;
   private requested = 0;
+  /**
+   * Requests held beyond the concurrency while lookups hit the cache: one more per hit, halved by
+   * every miss. A hit needs no render, so a run of hits is served many at a time (waiting for the
+   * server between small batches would cap it), while misses keep the worker at its concurrency
+   * and leave the rest of a backlog in the queue for the other replicas.
+   */
+  private lookahead = 0;
+  private readonly maxLookahead: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private changed: (() => void) | undefined;
 
@@ -74,6 +87,12 @@ export class Worker {
     private readonly deps: WorkerDeps,
   ) {
     deps.redis.defineCommand("memeStoreIfCached", { numberOfKeys: 2, lua: STORE_IF_CACHED });
+    this.maxLookahead = Math.min(LOOKAHEAD_FACTOR * settings.concurrency, MAX_LOOKAHEAD);
+  }
+
+  /** Requests the worker may hold now: the concurrency, plus more while lookups keep hitting the cache. */
+  get limit(): number {
+    return this.settings.concurrency + this.lookahead;
   }
 
   get inFlight(): number {
@@ -131,20 +150,20 @@ export class Worker {
 
   /**
    * Keeps pull requests open for the free slots: held requests plus what open
-   * fetches may still deliver never exceed the concurrency. A new fetch starts
-   * while another is still open once half the slots are free, so the next
-   * requests are already on their way when the current ones finish (waiting for
-   * each batch to end would cost a round trip to the server every few requests).
+   * fetches may still deliver never exceed the limit. A new fetch starts while
+   * another is still open once half the slots are free, so the next requests
+   * are already on their way when the current ones finish (waiting for each
+   * batch to end would cost a round trip to the server every few requests).
    */
   private async fetchLoop(consumer: Consumer): Promise<void> {
-    const { concurrency } = this.settings;
     while (!this.stopping) {
       if (this.deps.redis.status !== "ready") {
         await this.redisBack();
         continue;
       }
-      const free = concurrency - this.inFlight - this.requested;
-      if (free <= 0 || (this.fetches > 0 && free < Math.ceil(concurrency / 2))) {
+      const limit = this.limit;
+      const free = limit - this.inFlight - this.requested;
+      if (free <= 0 || (this.fetches > 0 && free < Math.ceil(limit / 2))) {
         await this.somethingChanged();
         continue;
       }
@@ -247,10 +266,12 @@ export class Worker {
     const hit = result(true, 0);
     if ((await cache(() => (redis as WithScript).memeStoreIfCached(key, keys.result(request.id), ttl, JSON.stringify(hit)))) === 1) {
       metrics.cacheHits.inc();
+      this.lookahead = Math.min(this.maxLookahead, this.lookahead + 1);
       this.publish(hit);
       return hit;
     }
     metrics.cacheMisses.inc();
+    this.lookahead >>= 1;
     // Keep the request ours while it renders, however long that takes.
     const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
     const started = performance.now();

@@ -40,7 +40,7 @@ export const service = {
 };
 
 export const worker = {
-  WORKER_CONCURRENCY: integer("Requests one worker process holds at once.", 4, 1, 256),
+  WORKER_CONCURRENCY: integer("Requests one worker process holds at once; while they hit the cache it holds up to 16 times as many.", 4, 1, 256),
   RENDER_THREADS: integer("Render threads; 0 uses one per CPU the process may use (its cgroup quota).", 0, 0, 64),
   SHUTDOWN_TIMEOUT: integer("Seconds a stopping worker waits for what it holds before returning it to the queue.", 20, 1, 3600),
 };

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
-import { HEARTBEAT_SUBJECT } from "../../src/backend/worker.js";
+import { HEARTBEAT_SUBJECT, LOOKAHEAD_FACTOR } from "../../src/backend/worker.js";
 import type { WorkerHeartbeat } from "../../src/generated/messages.js";
 import { natsFlavours, freePort } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
@@ -54,21 +54,8 @@ for (const flavour of natsFlavours) {
       t.same(JSON.parse((await redis.get(`meme:res:${result?.id}`)) ?? "null"), result, "the result is stored for any frontend");
     });
 
-    await t.test("a repeated request is a cache hit, served without rendering", async (t) => {
-      const port = stack.env.METRICS_PORT as string;
-      const [first] = await publishRequests(stack, 1, () => ({ prompt: "cache me if you can" }));
-      const [a] = await stack.waitForResults([first as string]);
-      const misses = await metric(port, "meme_generator_cache_misses_total");
-      const [second] = await publishRequests(stack, 1, () => ({ prompt: "  CACHE me if you can " }));
-      const [b] = await stack.waitForResults([second as string]);
-      t.match(a, { status: "done", cached: false, width: 1024 });
-      t.match(b, { status: "done", cached: true, renderMs: 0, imageKey: a?.imageKey });
-      t.equal(await metric(port, "meme_generator_cache_misses_total"), misses, "no render for the hit");
-      t.ok((await metric(port, "meme_generator_cache_hits_total")) >= 1);
-    });
-
     await t.test("50 concurrent requests are all answered and the queue empties", async (t) => {
-      // The worker holds WORKER_CONCURRENCY (4) at once while it keeps fetches open: never more, and all four slots in use.
+      // Misses only: the worker holds WORKER_CONCURRENCY (4) at once while it keeps fetches open: never more, and all four slots in use.
       let held = 0;
       let ackPending = 0;
       let watching = true;
@@ -94,6 +81,43 @@ for (const flavour of natsFlavours) {
       await sleep(200);
       t.equal(await stack.lag(), 0, "lag 0");
       t.equal(await stack.streamMessages(), 0, "stream empty");
+    });
+
+    await t.test("a repeated request is a cache hit, served without rendering", async (t) => {
+      const port = stack.env.METRICS_PORT as string;
+      const [first] = await publishRequests(stack, 1, () => ({ prompt: "cache me if you can" }));
+      const [a] = await stack.waitForResults([first as string]);
+      const misses = await metric(port, "meme_generator_cache_misses_total");
+      const [second] = await publishRequests(stack, 1, () => ({ prompt: "  CACHE me if you can " }));
+      const [b] = await stack.waitForResults([second as string]);
+      t.match(a, { status: "done", cached: false, width: 1024 });
+      t.match(b, { status: "done", cached: true, renderMs: 0, imageKey: a?.imageKey });
+      t.equal(await metric(port, "meme_generator_cache_misses_total"), misses, "no render for the hit");
+      t.ok((await metric(port, "meme_generator_cache_hits_total")) >= 1);
+    });
+
+    await t.test("a run of cache hits is served many at a time; misses bring the worker back to its concurrency", async (t) => {
+      const [first] = await publishRequests(stack, 1, () => ({ prompt: "hits in a row", smallImage: true }));
+      await stack.waitForResults([first as string]);
+      let held = 0;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          held = Math.max(held, backend.worker.inFlight);
+          await sleep(1);
+        }
+      })();
+      const hits = await publishRequests(stack, 300, () => ({ prompt: "hits in a row", smallImage: true }));
+      const results = await stack.waitForResults(hits, 30000);
+      watching = false;
+      await watch;
+      t.ok(results.every((r) => r.status === "done" && r.cached), "all 300 are hits");
+      t.ok(held > 4, `held ${held} at once, more than its concurrency of 4`);
+      t.ok(held <= 4 * (1 + LOOKAHEAD_FACTOR), `and no more than ${4 * (1 + LOOKAHEAD_FACTOR)}`);
+      t.ok(backend.worker.limit > 4, `limit ${backend.worker.limit} after the hits`);
+      const misses = await publishRequests(stack, 12, (i) => ({ prompt: `miss after hits ${i}`, smallImage: true }));
+      await stack.waitForResults(misses, 30000);
+      t.equal(backend.worker.limit, 4, "each miss halves what it holds beyond its concurrency: back to 4");
     });
 
     await t.test("invalid input is answered as failed and leaves the stream at once", async (t) => {

@@ -113,6 +113,10 @@ async function pacedP99(port: number, path: string, rate: number, seconds: numbe
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
 function rssMiB(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   return kb / 1024;
@@ -147,16 +151,21 @@ async function main() {
     rows.push(["cache-miss throughput, 1024 px (1 worker)", `${missRate.toFixed(1)}/s`, `${bareRate.toFixed(1)}/s bare on ${threads} threads`, (missRate / bareRate).toFixed(2), "≥ 0.8"]);
 
     // 3. cache hits end to end vs a bare JetStream loop with the same message size
-    // Each side gets a warm-up pass first, so that both are measured with their code compiled.
+    // Each side gets a full warm-up pass first, so that both are measured with their code compiled; then
+    // three passes each, taken in turns so that neither side gets the quieter moments, and the medians.
     const hits = Array.from({ length: 2000 }, (_, i) => ({ prompt: unique[i % 20]?.prompt ?? "" }));
-    await publishAll(nc, hits.slice(0, 500));
-    const hitMs = await publishAll(nc, hits);
     const size = JSON.stringify({ id: randomUUID(), ...hits[0] }).length;
-    await bareJetStream(nc, 500, size);
-    const jsMs = await bareJetStream(nc, hits.length, size);
-    const hitRate = hits.length / (hitMs / 1000);
-    const jsRate = hits.length / (jsMs / 1000);
-    rows.push(["cache-hit throughput end to end", `${hitRate.toFixed(0)}/s`, `${jsRate.toFixed(0)}/s bare JetStream`, (hitRate / jsRate).toFixed(2), "≥ 0.5"]);
+    await publishAll(nc, hits);
+    await bareJetStream(nc, hits.length, size);
+    const hitRates: number[] = [];
+    const jsRates: number[] = [];
+    for (let pass = 0; pass < 3; pass++) {
+      hitRates.push(hits.length / ((await publishAll(nc, hits)) / 1000));
+      jsRates.push(hits.length / ((await bareJetStream(nc, hits.length, size)) / 1000));
+    }
+    const hitRate = median(hitRates);
+    const jsRate = median(jsRates);
+    rows.push([`cache-hit throughput end to end (1 worker, WORKER_CONCURRENCY ${threads * 4})`, `${hitRate.toFixed(0)}/s`, `${jsRate.toFixed(0)}/s bare JetStream`, (hitRate / jsRate).toFixed(2), "≥ 0.5"]);
     await backend.stop();
 
     // 4. frontend POST p99 at 500 req/s vs a bare fastify route, each server in a process of its own
