@@ -1,7 +1,8 @@
 // npm run bench (second part): the system against its baselines, measured in
 // one run with the same servers up. Figures are printed, never asserted.
 //   2. cache-miss throughput of one worker / bare renders on the same threads
-//   3. cache-hit throughput through NATS and Redis / a bare JetStream publish + pull + ack loop
+//   3. cache-hit throughput through NATS and Redis / a bare JetStream publish + pull + ack loop,
+//      the consuming side a process of its own on both sides
 //   4. frontend POST /api/memes p99 at an evenly paced 500 req/s / a bare fastify route
 //   5. worker resident memory, idle and under load
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -56,27 +57,23 @@ async function publishAll(nc: NatsConnection, bodies: object[]): Promise<number>
   return performance.now() - t0;
 }
 
-/** A bare JetStream loop: publish n messages of `size` bytes to a stream of its own, pull and ack them all. */
+/**
+ * A bare JetStream loop: publish n messages of `size` bytes to a stream of its own while the bare
+ * consumer process pulls and acks them all; the time until it says all are acknowledged.
+ */
 async function bareJetStream(nc: NatsConnection, n: number, size: number): Promise<number> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: "BARE", subjects: ["bare.>"], storage: "file" as never, retention: "workqueue" as never });
   await jsm.consumers.add("BARE", { durable_name: "bare", ack_policy: AckPolicy.Explicit });
   const js = jetstream(nc);
   const payload = "x".repeat(size);
-  const consumer = await js.consumers.get("BARE", "bare");
   const t0 = performance.now();
-  const publishing = Promise.all(Array.from({ length: n }, (_, i) => js.publish(`bare.${i % 10}`, payload)));
-  let seen = 0;
-  while (seen < n) {
-    const batch = await consumer.fetch({ max_messages: Math.min(256, n - seen), expires: 2000 });
-    for await (const m of batch) {
-      m.ack();
-      seen++;
-    }
-  }
-  await publishing;
+  const consumed = nc.request("bench.bare.consume", JSON.stringify({ stream: "BARE", consumer: "bare", count: n }), { timeout: 120_000 });
+  await Promise.all(Array.from({ length: n }, (_, i) => js.publish(`bare.${i % 10}`, payload)));
+  const answer = (await consumed).string();
   const elapsed = performance.now() - t0;
   await jsm.streams.delete("BARE");
+  if (answer !== String(n)) throw new Error(`bare consumer: ${answer}`);
   return elapsed;
 }
 
@@ -149,10 +146,25 @@ async function main() {
     const missRate = n / (missMs / 1000);
     const bareRate = n / (bareMs / 1000);
     rows.push(["cache-miss throughput, 1024 px (1 worker)", `${missRate.toFixed(1)}/s`, `${bareRate.toFixed(1)}/s bare on ${threads} threads`, (missRate / bareRate).toFixed(2), "≥ 0.8"]);
+    await backend.stop();
 
-    // 3. cache hits end to end vs a bare JetStream loop with the same message size
+    const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
+    const benchDir = join(projectRoot(import.meta.url), "dist", "test", "bench");
+    /** A node process with the stack's env, once `readyUrl` answers, or else once it prints its first line. */
+    const spawnNode = async (args: string[], extra: Record<string, string>, readyUrl?: string) => {
+      const child = spawn(process.execPath, args, { env: { ...process.env, ...env, ...extra }, stdio: ["ignore", readyUrl ? "ignore" : "pipe", "inherit"] });
+      if (readyUrl) await waitReady(readyUrl);
+      else await new Promise((resolve, reject) => (child.stdout?.once("data", resolve), child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}`)))));
+      return child;
+    };
+
+    // 3. cache hits end to end vs a bare JetStream loop with the same message size. As deployed, the
+    // consuming side is a process of its own on both sides: our worker, and a bare pull + ack loop.
     // Each side gets a full warm-up pass first, so that both are measured with their code compiled; then
     // three passes each, taken in turns so that neither side gets the quieter moments, and the medians.
+    const workerPort = await freePort();
+    const hitWorker = await spawnNode([bin, "backend"], { METRICS_PORT: String(workerPort), WORKER_CONCURRENCY: String(threads * 4) }, `http://127.0.0.1:${workerPort}/readyz`);
+    const bareConsumer = await spawnNode([join(benchDir, "bare-consumer.js")], {});
     const hits = Array.from({ length: 2000 }, (_, i) => ({ prompt: unique[i % 20]?.prompt ?? "" }));
     const size = JSON.stringify({ id: randomUUID(), ...hits[0] }).length;
     await publishAll(nc, hits);
@@ -166,14 +178,13 @@ async function main() {
     const hitRate = median(hitRates);
     const jsRate = median(jsRates);
     rows.push([`cache-hit throughput end to end (1 worker, WORKER_CONCURRENCY ${threads * 4})`, `${hitRate.toFixed(0)}/s`, `${jsRate.toFixed(0)}/s bare JetStream`, (hitRate / jsRate).toFixed(2), "≥ 0.5"]);
-    await backend.stop();
+    hitWorker.kill("SIGTERM");
+    bareConsumer.kill("SIGTERM");
 
     // 4. frontend POST p99 at 500 req/s vs a bare fastify route, each server in a process of its own
-    const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
     const serve = async (args: string[], extra: Record<string, string>) => {
       const port = await freePort();
-      const child = spawn(process.execPath, args, { env: { ...process.env, ...env, ...extra, PORT: String(port) }, stdio: "ignore" });
-      await waitReady(`http://127.0.0.1:${port}/readyz`);
+      const child = await spawnNode(args, { ...extra, PORT: String(port) }, `http://127.0.0.1:${port}/readyz`);
       return { port, child };
     };
     const paced = (port: number) => pacedP99(port, "/api/memes", 500, 6, () => JSON.stringify({ prompt: `paced ${randomUUID()}`, fastMode: true }));
@@ -181,7 +192,7 @@ async function main() {
     await paced(frontend.port); // warm-up run
     const ours = await paced(frontend.port);
     frontend.child.kill("SIGTERM");
-    const bare = await serve([join(projectRoot(import.meta.url), "dist", "test", "bench", "bare-server.js")], {});
+    const bare = await serve([join(benchDir, "bare-server.js")], {});
     await paced(bare.port);
     const baseline = await paced(bare.port);
     bare.child.kill("SIGTERM");
