@@ -161,7 +161,7 @@ async function main() {
     // 3. cache hits end to end vs a bare JetStream loop with the same message size. As deployed, the
     // consuming side is a process of its own on both sides: our worker, and a bare pull + ack loop.
     // Each side gets a full warm-up pass first, so that both are measured with their code compiled; then
-    // three passes each, taken in turns so that neither side gets the quieter moments, and the medians.
+    // five passes each, taken in turns so that neither side gets the quieter moments, and the medians.
     const workerPort = await freePort();
     const hitWorker = await spawnNode([bin, "backend"], { METRICS_PORT: String(workerPort), WORKER_CONCURRENCY: String(threads * 4) }, `http://127.0.0.1:${workerPort}/readyz`);
     const bareConsumer = await spawnNode([join(benchDir, "bare-consumer.js")], {});
@@ -171,7 +171,7 @@ async function main() {
     await bareJetStream(nc, hits.length, size);
     const hitRates: number[] = [];
     const jsRates: number[] = [];
-    for (let pass = 0; pass < 3; pass++) {
+    for (let pass = 0; pass < 5; pass++) {
       hitRates.push(hits.length / ((await publishAll(nc, hits)) / 1000));
       jsRates.push(hits.length / ((await bareJetStream(nc, hits.length, size)) / 1000));
     }
