@@ -27,6 +27,23 @@ async function publishRequests(stack: Stack, count: number, body: (i: number) =>
   return ids;
 }
 
+/** Samples `read` every `everyMs` until the returned function is called; that resolves with the highest value seen. */
+function highest(read: () => number | Promise<number>, everyMs: number): () => Promise<number> {
+  let top = 0;
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      top = Math.max(top, await read());
+      await sleep(everyMs);
+    }
+  })();
+  return async () => {
+    watching = false;
+    await loop;
+    return top;
+  };
+}
+
 async function metric(port: string, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
@@ -56,27 +73,13 @@ for (const flavour of natsFlavours) {
 
     await t.test("50 concurrent requests are all answered and the queue empties", async (t) => {
       // Misses only: the worker holds WORKER_CONCURRENCY (4) at once while it keeps fetches open: never more, and all four slots in use.
-      let held = 0;
-      let ackPending = 0;
-      let watching = true;
-      const watch = (async () => {
-        while (watching) {
-          held = Math.max(held, backend.worker.inFlight);
-          await sleep(1);
-        }
-      })();
-      const server = (async () => {
-        while (watching) {
-          ackPending = Math.max(ackPending, (await stack.jsm.consumers.info("MEMES", "meme-generator")).num_ack_pending);
-          await sleep(5);
-        }
-      })();
+      const held = highest(() => backend.worker.inFlight, 1);
+      const ackPending = highest(async () => (await stack.jsm.consumers.info("MEMES", "meme-generator")).num_ack_pending, 5);
       const ids = await publishRequests(stack, 50, (i) => ({ prompt: `load ${i} | ${flavour}`, smallImage: true }));
       const results = await stack.waitForResults(ids, 60000);
-      watching = false;
-      await Promise.all([watch, server]);
-      t.equal(held, 4, "at most WORKER_CONCURRENCY held, and that many");
-      t.ok(ackPending >= 1 && ackPending <= 4, `the server saw at most 4 delivered and unacknowledged (${ackPending})`);
+      t.equal(await held(), 4, "at most WORKER_CONCURRENCY held, and that many");
+      const serverSaw = await ackPending();
+      t.ok(serverSaw >= 1 && serverSaw <= 4, `the server saw at most 4 delivered and unacknowledged (${serverSaw})`);
       t.equal(results.filter((r) => r.status === "done").length, 50);
       await sleep(200);
       t.equal(await stack.lag(), 0, "lag 0");
@@ -99,18 +102,10 @@ for (const flavour of natsFlavours) {
     await t.test("a run of cache hits is served many at a time; misses bring the worker back to its concurrency", async (t) => {
       const [first] = await publishRequests(stack, 1, () => ({ prompt: "hits in a row", smallImage: true }));
       await stack.waitForResults([first as string]);
-      let held = 0;
-      let watching = true;
-      const watch = (async () => {
-        while (watching) {
-          held = Math.max(held, backend.worker.inFlight);
-          await sleep(1);
-        }
-      })();
+      const watch = highest(() => backend.worker.inFlight, 1);
       const hits = await publishRequests(stack, 300, () => ({ prompt: "hits in a row", smallImage: true }));
       const results = await stack.waitForResults(hits, 30000);
-      watching = false;
-      await watch;
+      const held = await watch();
       t.ok(results.every((r) => r.status === "done" && r.cached), "all 300 are hits");
       t.ok(held > 4, `held ${held} at once, more than its concurrency of 4`);
       t.ok(held <= 4 * (1 + LOOKAHEAD_FACTOR), `and no more than ${4 * (1 + LOOKAHEAD_FACTOR)}`);
