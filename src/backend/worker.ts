@@ -53,9 +53,8 @@ const STORE_IF_CACHED = `if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 1 then
 end
 return 0`;
 
-/** While lookups hit, a worker may hold up to (1 + LOOKAHEAD_FACTOR) × its concurrency, and never more than MAX_LOOKAHEAD extra. */
+/** While lookups hit, a worker may hold up to (1 + LOOKAHEAD_FACTOR) × its concurrency. */
 export const LOOKAHEAD_FACTOR = 15;
-const MAX_LOOKAHEAD = 1024;
 
 type WithScript = Redis & { memeStoreIfCached(image: string, result: string, ttl: number, hit: string): Promise<number> };
 
@@ -67,7 +66,7 @@ export class Worker {
   private failed = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
-  /** Fetches still open, and how many requests they may still deliver. */
+  /** Fetches still open: their batches (to stop them), their number, and how many requests they may still deliver. */
   private readonly batches = new Set<{ stop(): void }>();
   private fetches = 0;
   private requested = 0;
@@ -87,7 +86,7 @@ export class Worker {
     private readonly deps: WorkerDeps,
   ) {
     deps.redis.defineCommand("memeStoreIfCached", { numberOfKeys: 2, lua: STORE_IF_CACHED });
-    this.maxLookahead = Math.min(LOOKAHEAD_FACTOR * settings.concurrency, MAX_LOOKAHEAD);
+    this.maxLookahead = LOOKAHEAD_FACTOR * settings.concurrency;
   }
 
   /** Requests the worker may hold now: the concurrency, plus more while lookups keep hitting the cache. */
