@@ -77,7 +77,6 @@ export class Worker {
    * and leave the rest of a backlog in the queue for the other replicas.
    */
   private lookahead = 0;
-  private readonly maxLookahead: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private changed: (() => void) | undefined;
 
@@ -86,7 +85,6 @@ export class Worker {
     private readonly deps: WorkerDeps,
   ) {
     deps.redis.defineCommand("memeStoreIfCached", { numberOfKeys: 2, lua: STORE_IF_CACHED });
-    this.maxLookahead = LOOKAHEAD_FACTOR * settings.concurrency;
   }
 
   /** Requests the worker may hold now: the concurrency, plus more while lookups keep hitting the cache. */
@@ -265,7 +263,7 @@ export class Worker {
     const hit = result(true, 0);
     if ((await cache(() => (redis as WithScript).memeStoreIfCached(key, keys.result(request.id), ttl, JSON.stringify(hit)))) === 1) {
       metrics.cacheHits.inc();
-      this.lookahead = Math.min(this.maxLookahead, this.lookahead + 1);
+      this.lookahead = Math.min(LOOKAHEAD_FACTOR * this.settings.concurrency, this.lookahead + 1);
       this.publish(hit);
       return hit;
     }

@@ -203,8 +203,9 @@ async function main() {
     const jsm = await jetstreamManager(nc);
     for (const renderThreads of [...new Set([threads, 1])]) {
       await jsm.streams.purge("MEMES");
-      const worker = spawn(process.execPath, [bin, "backend"], { env: { ...process.env, ...env, METRICS_PORT: String(await freePort()), RENDER_THREADS: String(renderThreads) }, stdio: "ignore" });
-      await sleep(3000);
+      const metricsPort = await freePort();
+      const worker = await spawnNode([bin, "backend"], { METRICS_PORT: String(metricsPort), RENDER_THREADS: String(renderThreads) }, `http://127.0.0.1:${metricsPort}/readyz`);
+      await sleep(3000); // settled, as a worker waiting for work is
       const idle = rssMiB(worker.pid as number);
       let peak = idle;
       const load = publishAll(nc, Array.from({ length: 150 }, (_, i) => ({ prompt: `rss ${renderThreads} ${i} ${randomUUID().slice(0, 6)}` })));
