@@ -78,12 +78,22 @@ function ask(port: number, line: string): Promise<string> {
 /**
  * Servers run in their own process group, so a Ctrl-C meant for us does not
  * stop them before we have drained our connections; whatever is still running
- * when this process exits is killed with it.
+ * when this process exits is killed with it. A process killed outright runs no
+ * exit handler, so where util-linux's setpriv is at hand the kernel is asked
+ * to kill each server when its parent dies (the parent-death signal survives
+ * the exec into the server).
  */
 const running = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
+
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((candidate) => existsSync(candidate));
+
+/** The command that starts `binary`, tied to this process's life where the system allows it. */
+export function boundToParent(binary: string, args: string[]): { file: string; argv: string[] } {
+  return setpriv ? { file: setpriv, argv: ["--pdeathsig", "KILL", "--", binary, ...args] } : { file: binary, argv: args };
+}
 
 /** A server process that can be stopped and started again on the same port and data. */
 abstract class Managed {
@@ -97,7 +107,8 @@ abstract class Managed {
     if (this.child && this.child.exitCode === null) return;
     const { binary, args, name } = this.command();
     this.log = "";
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const { file, argv } = boundToParent(binary, args);
+    const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.child = child;
     running.add(child);
     child.once("exit", () => running.delete(child));

@@ -1,14 +1,16 @@
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import t from "tap";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { waitReady } from "../../src/local/servers.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { boundToParent, waitReady } from "../../src/local/servers.js";
+import { projectRoot } from "../../src/shared/project.js";
 import { binaryOnPath, freePort, MissingBinaryError, natsFlavours, startNats, startRedis } from "./servers.js";
 
 for (const flavour of natsFlavours) {
@@ -45,6 +47,28 @@ t.test("redis-server starts on a free port, keeps nothing and restarts on the sa
   await server.restart();
   await redis.ping().catch(() => undefined);
   t.equal(await redis.get("k"), null, "a restart loses the data: no persistence");
+});
+
+t.test("a server dies with the process that started it, even when that process is killed outright", async (t) => {
+  t.ok(boundToParent("redis-server", []).argv.includes("--pdeathsig"), "util-linux's setpriv ties the server to its parent");
+  const servers = join(projectRoot(import.meta.url), "dist", "src", "local", "servers.js");
+  const script = `const { RedisServer } = await import(${JSON.stringify(servers)}); const s = await RedisServer.create(); await s.start(); console.log(s.port); setInterval(() => {}, 1000);`;
+  const parent = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  t.teardown(() => parent.kill("SIGKILL"));
+  const port = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()))));
+  const redis = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await redis.connect();
+  t.equal(await redis.ping(), "PONG", "the server answers while its parent lives");
+  redis.disconnect();
+  parent.kill("SIGKILL");
+  let answering = true;
+  for (let i = 0; i < 50 && answering; i++) {
+    await sleep(100);
+    const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    answering = await probe.connect().then(() => true, () => false);
+    probe.disconnect();
+  }
+  t.notOk(answering, "nothing listens on its port once the parent was SIGKILLed");
 });
 
 t.test("a missing binary fails with one line naming how to get it", async (t) => {
