@@ -7,6 +7,7 @@ import { RateLimiter } from "../../src/frontend/app.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
 import { readEvents } from "../../src/shared/events.js";
+import { RECENT_MAX } from "../../src/shared/messages.js";
 import { freePort, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -165,6 +166,40 @@ t.test("a queued meme has no image yet; a failed one says why", async (t) => {
   const answer = await fetch(`${fe.base}/api/memes/${id}/image.png`);
   t.equal(answer.status, 422);
   t.same(await answer.json(), { error: "failed", message: "the meme could not be made: the renderer exploded" });
+});
+
+t.test("a submit stores the pending record with its lifetime and keeps the wall's list trimmed, across a Redis restart; without Redis it is a 503", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack, { CACHE_TTL: "120" });
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+  t.teardown(() => redis.disconnect());
+  const first = await post(fe.base, { prompt: "pending | record" });
+  t.equal(first.status, 202);
+  const id = first.body.id as string;
+  t.match(JSON.parse((await redis.get(`meme:req:${id}`)) ?? "{}"), { id, status: "queued", prompt: "pending | record", width: 1024 });
+  const ttl = await redis.ttl(`meme:req:${id}`);
+  t.ok(ttl > 100 && ttl <= 120, `the pending record expires with CACHE_TTL (${ttl} s left)`);
+  await redis.del("meme:recent");
+  await redis.rpush("meme:recent", ...Array.from({ length: RECENT_MAX }, (_, i) => `old-${i}`));
+  const second = await post(fe.base, { prompt: "newest first" });
+  const recent = await redis.lrange("meme:recent", 0, -1);
+  t.equal(recent.length, RECENT_MAX, "the list stays at RECENT_MAX");
+  t.equal(recent[0], second.body.id, "the newest id comes first");
+  t.equal(recent.at(-1), `old-${RECENT_MAX - 2}`, "the oldest one fell off");
+
+  await stack.redis.restart(); // forgets the script the frontend sends by its SHA1
+  const afterRestart = await until("a submit after the restart", async () => {
+    const res = await post(fe.base, { prompt: "after | the restart" });
+    return res.status === 202 ? res : undefined;
+  });
+  await redis.ping().catch(() => undefined);
+  t.ok(await redis.exists(`meme:req:${afterRestart.body.id as string}`), "the script is sent again once Redis has forgotten it");
+
+  await stack.redis.stop();
+  const refused = await post(fe.base, { prompt: "no cache" });
+  t.equal(refused.status, 503);
+  t.same(refused.body, { error: "cache_unavailable", message: "Redis is not answering; try again shortly" });
+  await stack.redis.start();
 });
 
 for (const flavour of natsFlavours)
