@@ -3,7 +3,8 @@
 //   2. cache-miss throughput of one worker / bare renders on the same threads
 //   3. cache-hit throughput through NATS and Redis / a bare JetStream publish + pull + ack loop,
 //      the consuming side a process of its own on both sides
-//   4. frontend POST /api/memes p99 at an evenly paced 500 req/s / a bare fastify route
+//   4. frontend POST /api/memes p99 at an evenly paced 500 req/s / a bare fastify route, medians of
+//      five passes a side taken in turns
 //   5. worker resident memory, idle and under load
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -188,15 +189,30 @@ async function main() {
       return { port, child };
     };
     const paced = (port: number) => pacedP99(port, "/api/memes", 500, 6, () => JSON.stringify({ prompt: `paced ${randomUUID()}`, fastMode: true }));
+    // A tail on a shared machine moves from run to run, so both servers stay up and five 6-second
+    // passes a side are taken in turns after a warm-up pass each; the figures are the medians.
     const frontend = await serve([bin, "frontend"], { METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" });
-    await paced(frontend.port); // warm-up run
-    const ours = await paced(frontend.port);
-    frontend.child.kill("SIGTERM");
     const bare = await serve([join(benchDir, "bare-server.js")], {});
+    await paced(frontend.port);
     await paced(bare.port);
-    const baseline = await paced(bare.port);
+    const ours: { p50: number; p99: number }[] = [];
+    const baseline: { p50: number; p99: number }[] = [];
+    for (let pass = 0; pass < 5; pass++) {
+      ours.push(await paced(frontend.port));
+      baseline.push(await paced(bare.port));
+    }
+    frontend.child.kill("SIGTERM");
     bare.child.kill("SIGTERM");
-    rows.push(["POST /api/memes p99 at 500 req/s", `${ours.p99.toFixed(2)} ms (p50 ${ours.p50.toFixed(2)})`, `${baseline.p99.toFixed(2)} ms bare fastify`, (ours.p99 / baseline.p99).toFixed(2), "≤ 2"]);
+    const oursP99 = median(ours.map((r) => r.p99));
+    const bareP99 = median(baseline.map((r) => r.p99));
+    const spread = (runs: { p99: number }[]) => `${Math.min(...runs.map((r) => r.p99)).toFixed(1)}–${Math.max(...runs.map((r) => r.p99)).toFixed(1)}`;
+    rows.push([
+      "POST /api/memes p99 at 500 req/s (median of 5)",
+      `${oursP99.toFixed(2)} ms (p50 ${median(ours.map((r) => r.p50)).toFixed(2)}; passes ${spread(ours)})`,
+      `${bareP99.toFixed(2)} ms bare fastify (passes ${spread(baseline)})`,
+      (oursP99 / bareP99).toFixed(2),
+      "≤ 2",
+    ]);
 
     // 5. a worker process's resident memory, idle and while rendering: with a render thread per CPU here,
     // and with the one thread a pod limited to one CPU or less (the demo's 500m) gets.
