@@ -7,7 +7,7 @@ import { RateLimiter } from "../../src/frontend/app.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
 import { readEvents } from "../../src/shared/events.js";
-import { RECENT_MAX } from "../../src/shared/messages.js";
+import { keys, RECENT_MAX } from "../../src/shared/messages.js";
 import { freePort, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -176,13 +176,13 @@ t.test("a submit stores the pending record with its lifetime and keeps the wall'
   const first = await post(fe.base, { prompt: "pending | record" });
   t.equal(first.status, 202);
   const id = first.body.id as string;
-  t.match(JSON.parse((await redis.get(`meme:req:${id}`)) ?? "{}"), { id, status: "queued", prompt: "pending | record", width: 1024 });
-  const ttl = await redis.ttl(`meme:req:${id}`);
+  t.match(JSON.parse((await redis.get(keys.pending(id))) ?? "{}"), { id, status: "queued", prompt: "pending | record", width: 1024 });
+  const ttl = await redis.ttl(keys.pending(id));
   t.ok(ttl > 100 && ttl <= 120, `the pending record expires with CACHE_TTL (${ttl} s left)`);
-  await redis.del("meme:recent");
-  await redis.rpush("meme:recent", ...Array.from({ length: RECENT_MAX }, (_, i) => `old-${i}`));
+  await redis.del(keys.recent);
+  await redis.rpush(keys.recent, ...Array.from({ length: RECENT_MAX }, (_, i) => `old-${i}`));
   const second = await post(fe.base, { prompt: "newest first" });
-  const recent = await redis.lrange("meme:recent", 0, -1);
+  const recent = await redis.lrange(keys.recent, 0, -1);
   t.equal(recent.length, RECENT_MAX, "the list stays at RECENT_MAX");
   t.equal(recent[0], second.body.id, "the newest id comes first");
   t.equal(recent.at(-1), `old-${RECENT_MAX - 2}`, "the oldest one fell off");
@@ -193,7 +193,7 @@ t.test("a submit stores the pending record with its lifetime and keeps the wall'
     return res.status === 202 ? res : undefined;
   });
   await redis.ping().catch(() => undefined);
-  t.ok(await redis.exists(`meme:req:${afterRestart.body.id as string}`), "the script is sent again once Redis has forgotten it");
+  t.ok(await redis.exists(keys.pending(afterRestart.body.id as string)), "the script is sent again once Redis has forgotten it");
 
   await stack.redis.stop();
   const refused = await post(fe.base, { prompt: "no cache" });

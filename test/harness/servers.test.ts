@@ -56,7 +56,8 @@ t.test("a server dies with the process that started it, even when that process i
   const parent = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   t.teardown(() => parent.kill("SIGKILL"));
   const port = Number(await new Promise<string>((resolve) => parent.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()))));
-  const redis = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = () => new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = client();
   await redis.connect();
   t.equal(await redis.ping(), "PONG", "the server answers while its parent lives");
   redis.disconnect();
@@ -64,7 +65,7 @@ t.test("a server dies with the process that started it, even when that process i
   let answering = true;
   for (let i = 0; i < 50 && answering; i++) {
     await sleep(100);
-    const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = client();
     answering = await probe.connect().then(() => true, () => false);
     probe.disconnect();
   }
