@@ -18,7 +18,8 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "backend");
   const { nc } = await connectQueue(v, "meme-generator-backend", log);
-  const redis = await connectCache(v, "meme-generator-backend", log);
+  // A worker checks the cache for every request it holds, many at a time while they hit: batched.
+  const redis = await connectCache(v, "meme-generator-backend", log, true);
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());
   const metrics = workerMetrics();
   const worker = new Worker(

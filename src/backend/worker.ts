@@ -261,10 +261,11 @@ export class Worker {
     });
     // A hit needs no bytes: one round trip refreshes the image's lifetime and, when it is there, stores the result.
     const hit = result(true, 0);
-    if ((await cache(() => (redis as WithScript).memeStoreIfCached(key, keys.result(request.id), ttl, JSON.stringify(hit)))) === 1) {
+    const hitJson = JSON.stringify(hit);
+    if ((await cache(() => (redis as WithScript).memeStoreIfCached(key, keys.result(request.id), ttl, hitJson))) === 1) {
       metrics.cacheHits.inc();
       this.lookahead = Math.min(LOOKAHEAD_FACTOR * this.settings.concurrency, this.lookahead + 1);
-      this.publish(hit);
+      this.publish(hit, hitJson);
       return hit;
     }
     metrics.cacheMisses.inc();
@@ -299,8 +300,8 @@ export class Worker {
     this.publish(result);
   }
 
-  private publish(result: MemeResult): void {
-    this.deps.nc.publish(`${this.settings.responseSubject}.${result.id}`, JSON.stringify(result));
+  private publish(result: MemeResult, json = JSON.stringify(result)): void {
+    this.deps.nc.publish(`${this.settings.responseSubject}.${result.id}`, json);
   }
 
   /**

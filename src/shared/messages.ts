@@ -1,7 +1,7 @@
 // The request contract shared by the frontend (HTTP bodies) and the worker
 // (raw NATS payloads): one JSON Schema, one normalisation, one cache key.
 import { Ajv, type ErrorObject } from "ajv";
-import { createHash, randomUUID } from "node:crypto";
+import { hash as digest, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { templateNames, type TemplateName } from "../backend/render/templates.js";
@@ -43,7 +43,7 @@ function describe(errors: ErrorObject[]): string {
 }
 
 function hash(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
+  return digest("sha256", text, "buffer");
 }
 
 /** The template of a request that names none: the same prompt always gets the same one. */

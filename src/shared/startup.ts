@@ -15,9 +15,12 @@ export async function connectQueue(v: QueueVariables, name: string, log: Logger)
   return connection;
 }
 
-/** A Redis client, after waiting up to 10 s for it: a process starts without Redis and answers 503s or pauses until it comes. */
-export async function connectCache(v: { REDIS_URL: string; REDIS_PASSWORD: string }, name: string, log: Logger) {
-  const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, name);
+/**
+ * A Redis client, after waiting up to 10 s for it: a process starts without Redis and answers 503s or pauses
+ * until it comes. `batched` sends the commands of one event-loop turn together (see connectRedis).
+ */
+export async function connectCache(v: { REDIS_URL: string; REDIS_PASSWORD: string }, name: string, log: Logger, batched = false) {
+  const redis = connectRedis(v.REDIS_URL, v.REDIS_PASSWORD, name, batched);
   redis.on("error", (error: Error) => log.debug({ err: error }, "redis"));
   if (!(await redisReady(redis, 10_000))) log.warn({ url: v.REDIS_URL }, "Redis is not answering yet; going on and retrying");
   return redis;

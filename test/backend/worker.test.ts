@@ -44,6 +44,17 @@ function highest(read: () => number | Promise<number>, everyMs: number): () => P
   };
 }
 
+/** Commands Redis has run and read events it has handled (INFO stats), since it started. */
+async function redisCounts(redis: Redis): Promise<{ commands: number; reads: number }> {
+  const info = await redis.info("stats");
+  const field = (name: string) => {
+    const value = new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1];
+    if (value === undefined) throw new Error(`INFO stats has no ${name}`);
+    return Number(value);
+  };
+  return { commands: field("total_commands_processed"), reads: field("total_reads_processed") };
+}
+
 async function metric(port: string, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
@@ -103,10 +114,16 @@ for (const flavour of natsFlavours) {
       const [first] = await publishRequests(stack, 1, () => ({ prompt: "hits in a row", smallImage: true }));
       await stack.waitForResults([first as string]);
       const watch = highest(() => backend.worker.inFlight, 1);
+      const before = await redisCounts(redis);
       const hits = await publishRequests(stack, 300, () => ({ prompt: "hits in a row", smallImage: true }));
       const results = await stack.waitForResults(hits, 30000);
+      const after = await redisCounts(redis);
       const held = await watch();
       t.ok(results.every((r) => r.status === "done" && r.cached), "all 300 are hits");
+      const commands = after.commands - before.commands;
+      const reads = after.reads - before.reads;
+      t.ok(commands >= 300, `${commands} commands reached Redis`);
+      t.ok(reads * 10 <= hits.length, `in ${reads} reads: the lookups of one turn of the event loop travel together`);
       t.ok(held > 4, `held ${held} at once, more than its concurrency of 4`);
       t.ok(held <= 4 * (1 + LOOKAHEAD_FACTOR), `and no more than ${4 * (1 + LOOKAHEAD_FACTOR)}`);
       t.ok(backend.worker.limit > 4, `limit ${backend.worker.limit} after the hits`);
