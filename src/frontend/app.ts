@@ -52,7 +52,15 @@ redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, ARGV[4])
 return 1`;
 
-type WithScript = Redis & { memeStorePending(pending: string, recent: string, record: string, ttl: number, id: string, last: number): Promise<number> };
+/** The undoing of STORE_PENDING, for a meme the queue did not take. */
+const FORGET = `redis.call('DEL', KEYS[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+return 1`;
+
+type WithScript = Redis & {
+  memeStorePending(pending: string, recent: string, record: string, ttl: number, id: string, last: number): Promise<number>;
+  memeForget(pending: string, recent: string, id: string): Promise<number>;
+};
 
 type View = (Pending | (MemeResult & { prompt?: string })) & { links: { self: string; image: string } };
 
@@ -121,6 +129,7 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   const { js, hub, log } = deps;
   const redis = deps.redis as WithScript;
   redis.defineCommand("memeStorePending", { numberOfKeys: 2, lua: STORE_PENDING });
+  redis.defineCommand("memeForget", { numberOfKeys: 2, lua: FORGET });
   // Per-request logs would drown everything else at demo rates: fastify logs warnings and errors only.
   const quiet = log.child({}, { level: log.isLevelEnabled("warn") ? "warn" : log.level });
   const app: FastifyInstance = Fastify({ loggerInstance: quiet as FastifyBaseLogger, bodyLimit: 16 * 1024, trustProxy: true });
@@ -163,20 +172,25 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     const parsed = parseRequest(request.body ?? null);
     if (!parsed.ok) return problem(reply, 400, "invalid_request", parsed.error);
     const req: NormalizedRequest = parsed.request;
+    // Without Redis nothing is queued: the worker could not answer it, and the client is told to come back.
+    if (redis.status !== "ready") return problem(reply, 503, "cache_unavailable", "Redis is not answering; try again shortly");
     const pending: Pending = { id: req.id, status: "queued", prompt: req.prompt, width: req.size, template: req.template, submittedAt: new Date().toISOString() };
-    try {
-      await redis.memeStorePending(keys.pending(req.id), keys.recent, JSON.stringify(pending), settings.cacheTtl, req.id, RECENT_MAX - 1);
-    } catch {
-      return problem(reply, 503, "cache_unavailable", "Redis is not answering; try again shortly");
-    }
-    try {
-      const message = { id: req.id, prompt: req.prompt, smallImage: req.size === 512, template: req.template };
-      await js.publish(settings.requestSubject, JSON.stringify(message), { msgID: req.id });
-      metrics.published.inc();
-    } catch (error) {
+    const message = { id: req.id, prompt: req.prompt, smallImage: req.size === 512, template: req.template };
+    // The pending record and the publish do not wait on each other: a submit costs one round trip, not two.
+    const [stored, published] = await Promise.allSettled([
+      redis.memeStorePending(keys.pending(req.id), keys.recent, JSON.stringify(pending), settings.cacheTtl, req.id, RECENT_MAX - 1),
+      js.publish(settings.requestSubject, JSON.stringify(message), { msgID: req.id }),
+    ]);
+    if (published.status === "rejected") {
+      const error = published.reason as Error;
       log.warn({ err: error, id: req.id }, "publish failed");
-      return problem(reply, 503, "queue_unavailable", `the request queue did not take the meme: ${(error as Error).message}`);
+      // Nothing will answer this id: no pending record, and off the wall's list.
+      if (stored.status === "fulfilled") await redis.memeForget(keys.pending(req.id), keys.recent, req.id).catch(() => undefined);
+      return problem(reply, 503, "queue_unavailable", `the request queue did not take the meme: ${error.message}`);
     }
+    metrics.published.inc();
+    // Redis went away between the check and the write: the queue holds the meme and a worker answers it once Redis is back.
+    if (stored.status === "rejected") log.warn({ err: stored.reason as Error, id: req.id }, "queued without its pending record");
     return reply.code(202).send({ id: req.id, status: "queued", links: { ...links(req.id), events: "/api/events" } });
   });
 

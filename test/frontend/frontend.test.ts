@@ -1,9 +1,11 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
-import { RateLimiter } from "../../src/frontend/app.js";
+import { buildApp, frontendMetrics, RateLimiter } from "../../src/frontend/app.js";
+import { Hub } from "../../src/frontend/hub.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
 import { readEvents } from "../../src/shared/events.js";
@@ -195,11 +197,51 @@ t.test("a submit stores the pending record with its lifetime and keeps the wall'
   await redis.ping().catch(() => undefined);
   t.ok(await redis.exists(keys.pending(afterRestart.body.id as string)), "the script is sent again once Redis has forgotten it");
 
+  const queuedBefore = await stack.streamMessages();
   await stack.redis.stop();
   const refused = await post(fe.base, { prompt: "no cache" });
   t.equal(refused.status, 503);
   t.same(refused.body, { error: "cache_unavailable", message: "Redis is not answering; try again shortly" });
+  t.equal(await stack.streamMessages(), queuedBefore, "nothing was queued for the refused submit");
   await stack.redis.start();
+});
+
+t.test("a submit the queue refuses is a 503 and leaves no pending record and nothing on the wall", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  const redis = new Redis(stack.redis.url);
+  t.teardown(() => redis.disconnect());
+  await stack.jsm.streams.delete("MEMES");
+  const refused = await post(fe.base, { prompt: "no queue" });
+  t.equal(refused.status, 503);
+  t.equal(refused.body.error, "queue_unavailable");
+  t.match(refused.body.message, /^the request queue did not take the meme: /);
+  t.same(await redis.keys(keys.pending("*")), [], "the pending record written meanwhile is gone again");
+  t.same(await redis.lrange(keys.recent, 0, -1), [], "and the id is off the wall's list");
+});
+
+t.test("a submit whose pending record fails after the readiness check is still queued and answered 202", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const redis = new Redis(stack.redis.url, { enableOfflineQueue: false });
+  t.teardown(() => redis.disconnect());
+  await new Promise((resolve) => redis.once("ready", resolve));
+  const lines: string[] = [];
+  const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+  const hub = new Hub({ stream: "MEMES", consumer: "meme-generator", responseSubject: "meme.response", cacheTtl: 60 }, { nc: stack.nc, jsm: stack.jsm, redis, log });
+  const app = await buildApp(
+    { requestSubject: "meme.request", cacheTtl: 60, rateLimitPerMinute: 0, burstMax: 0, maxInflight: 10 },
+    { nc: stack.nc, js: jetstream(stack.nc), redis, hub, log, ready: () => true },
+    frontendMetrics(),
+  );
+  t.teardown(() => app.close());
+  // Redis goes away between the check of its status and the write.
+  Object.assign(redis, { memeStorePending: () => Promise.reject(new Error("Connection is closed.")) });
+  const answer = await app.inject({ method: "POST", url: "/api/memes", payload: { prompt: "queued anyway" } });
+  t.equal(answer.statusCode, 202);
+  const id = answer.json<{ id: string }>().id;
+  t.equal(await stack.streamMessages(), 1, "the meme is in the queue");
+  const warning = lines.map((line) => JSON.parse(line) as { msg: string; id: string }).find((entry) => entry.msg === "queued without its pending record");
+  t.equal(warning?.id, id, "and the missing record is logged with its id");
 });
 
 for (const flavour of natsFlavours)
