@@ -78,10 +78,15 @@ async function bareJetStream(nc: NatsConnection, n: number, size: number): Promi
   return elapsed;
 }
 
-/** p99 latency of n POSTs sent evenly at `rate` per second (never in bursts). */
+/**
+ * p99 latency of n POSTs sent evenly at `rate` per second (never in bursts). A pass in which any
+ * request was not answered 202 is not a figure: it stops the benchmark, saying what came back.
+ */
 async function pacedP99(port: number, path: string, rate: number, seconds: number, body: () => string): Promise<{ p50: number; p99: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const latencies: number[] = [];
+  const refused = new Map<string, number>();
+  const count = (what: string) => refused.set(what, (refused.get(what) ?? 0) + 1);
   const n = rate * seconds;
   const interval = 1000 / rate;
   const t0 = performance.now();
@@ -94,19 +99,24 @@ async function pacedP99(port: number, path: string, rate: number, seconds: numbe
     inflight.push(
       new Promise<void>((resolve) => {
         const req = request({ host: "127.0.0.1", port, path, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {
+          if (res.statusCode !== 202) count(`status ${res.statusCode}`);
           res.resume();
           res.on("end", () => {
             latencies.push(performance.now() - start);
             resolve();
           });
         });
-        req.on("error", () => resolve());
+        req.on("error", (error) => {
+          count(error.message);
+          resolve();
+        });
         req.end(data);
       }),
     );
   }
   await Promise.all(inflight);
   agent.destroy();
+  if (refused.size > 0) throw new Error(`POSTs to port ${port} not answered 202: ${[...refused].map(([what, times]) => `${times} × ${what}`).join(", ")}`);
   const sorted = latencies.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
