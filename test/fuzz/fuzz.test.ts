@@ -82,8 +82,9 @@ t.test("fuzzing", async (t) => {
     t.ok(stack.results.size >= ids.length, `${stack.results.size} results for ${ids.length} payloads`);
     const health = await fetch(`http://127.0.0.1:${stack.env.METRICS_PORT}/healthz`);
     t.equal(health.status, 200, "the worker is alive");
-    for (const result of stack.results.values()) {
-      if (result.status === "failed") t.ok(result.error && result.error.length > 0, `failed ${result.id} says why`);
-    }
+    // One assertion for them all, so that the count of assertions does not follow the random payloads.
+    const failed = [...stack.results.values()].filter((result) => result.status === "failed");
+    const silent = failed.filter((result) => !result.error || result.error.length === 0).map((result) => result.id);
+    t.same(silent, [], `each of the ${failed.length} failed results says why`);
   });
 });
