@@ -90,6 +90,33 @@ t.test("the web UI", async (ui) => {
     await page.close();
   });
 
+  await ui.test("a result that arrives before the answer to its submit stays on its card, from the form and from a burst", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchConsole(t, page);
+    // Every submit's answer is held back until the page has shown the finished meme from the event stream.
+    const held: string[] = [];
+    await page.route("**/api/memes", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      const response = await route.fetch();
+      const { id } = (await response.json()) as { id: string };
+      held.push(id);
+      await page.waitForSelector(`#gallery li[data-id="${id}"][data-status="done"]`, { timeout: 20000 });
+      await route.fulfill({ response });
+    });
+    await page.goto(base);
+    await page.waitForSelector("#burst-form:not([hidden])");
+    await page.fill("#prompt", "faster than its own answer");
+    await page.click("#meme-form button");
+    await page.waitForFunction(() => (document.getElementById("prompt") as HTMLInputElement).value === "", undefined, { timeout: 20000 }); // cleared once answered
+    await page.fill("#burst-size", "3");
+    await page.click("#burst-form button");
+    await page.waitForFunction(() => document.getElementById("burst-status")?.textContent?.startsWith("Sent 3 memes"));
+    t.equal(held.length, 4, "four answers were held back");
+    const statuses = await page.evaluate((ids) => ids.map((id) => document.querySelector(`#gallery li[data-id="${id}"]`)?.getAttribute("data-status")), held);
+    t.same(statuses, ["done", "done", "done", "done"], "every card still shows its finished meme");
+    await page.close();
+  });
+
   await ui.test("an empty caption shows the API's error next to the form", async (t) => {
     const page = await browser.newPage();
     watchConsole(t, page);

@@ -88,6 +88,11 @@ function show(meme, { newest = true } = {}) {
   else gallery.append(li);
 }
 
+/** The pending card of a submitted meme, unless its result came over the event stream before the answer to the submit. */
+function queued(id, caption) {
+  if (!cards.has(id) || cards.get(id).dataset.status === "queued") show({ id, status: "queued", prompt: caption });
+}
+
 function showError(message) {
   promptError.textContent = message;
   promptError.hidden = !message;
@@ -115,7 +120,7 @@ form.addEventListener("submit", async (event) => {
   if ($("template").value) body.template = $("template").value;
   try {
     const { id } = await submit(body);
-    if (!cards.has(id) || cards.get(id).dataset.status === "queued") show({ id, status: "queued", prompt: prompt.value.trim() });
+    queued(id, prompt.value.trim());
     prompt.value = "";
     prompt.focus();
   } catch (error) {
@@ -132,7 +137,7 @@ $("burst-form").addEventListener("submit", async (event) => {
   status.textContent = `Sending ${n} memes…`;
   const stamp = new Date().toLocaleTimeString();
   const results = await Promise.allSettled(
-    Array.from({ length: n }, (_, i) => submit({ prompt: `burst ${i + 1} of ${n} | at ${stamp}`, fastMode: true }).then(({ id }) => show({ id, status: "queued", prompt: `burst ${i + 1} of ${n} | at ${stamp}` }))),
+    Array.from({ length: n }, (_, i) => submit({ prompt: `burst ${i + 1} of ${n} | at ${stamp}`, fastMode: true }).then(({ id }) => queued(id, `burst ${i + 1} of ${n} | at ${stamp}`))),
   );
   const refused = results.filter((r) => r.status === "rejected");
   status.textContent = refused.length ? `Sent ${n - refused.length} of ${n}: ${refused[0].reason.message}` : `Sent ${n} memes: watch the lag and the workers.`;
