@@ -137,7 +137,10 @@ $("burst-form").addEventListener("submit", async (event) => {
   status.textContent = `Sending ${n} memes…`;
   const stamp = new Date().toLocaleTimeString();
   const results = await Promise.allSettled(
-    Array.from({ length: n }, (_, i) => submit({ prompt: `burst ${i + 1} of ${n} | at ${stamp}`, fastMode: true }).then(({ id }) => queued(id, `burst ${i + 1} of ${n} | at ${stamp}`))),
+    Array.from({ length: n }, (_, i) => {
+      const caption = `burst ${i + 1} of ${n} | at ${stamp}`;
+      return submit({ prompt: caption, fastMode: true }).then(({ id }) => queued(id, caption));
+    }),
   );
   const refused = results.filter((r) => r.status === "rejected");
   status.textContent = refused.length ? `Sent ${n - refused.length} of ${n}: ${refused[0].reason.message}` : `Sent ${n} memes: watch the lag and the workers.`;
