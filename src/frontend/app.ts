@@ -46,11 +46,17 @@ interface Pending {
  * Redis knows it. A MULTI does the same, but ioredis builds a pipeline object per transaction whose
  * parts outlive V8's young-generation collections; at a few hundred requests a second those
  * collections then take several milliseconds each, and every request waiting meanwhile pays for it.
+ * An id submitted again (a client retrying with the same id) goes on the wall once: 1 when the record
+ * is new, 0 when it was there already.
  */
-const STORE_PENDING = `redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('LPUSH', KEYS[2], ARGV[3])
-redis.call('LTRIM', KEYS[2], 0, ARGV[4])
-return 1`;
+const STORE_PENDING = `local fresh = redis.call('EXISTS', KEYS[1]) == 0
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if fresh then
+  redis.call('LPUSH', KEYS[2], ARGV[3])
+  redis.call('LTRIM', KEYS[2], 0, ARGV[4])
+  return 1
+end
+return 0`;
 
 /** The undoing of STORE_PENDING, for a meme the queue did not take. */
 const FORGET = `redis.call('DEL', KEYS[1])
@@ -184,8 +190,8 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     if (published.status === "rejected") {
       const error = published.reason as Error;
       log.warn({ err: error, id: req.id }, "publish failed");
-      // Nothing will answer this id: no pending record, and off the wall's list.
-      if (stored.status === "fulfilled") await redis.memeForget(keys.pending(req.id), keys.recent, req.id).catch(() => undefined);
+      // Nothing will answer this id: no pending record, and off the wall's list (unless an earlier submit of it put them there).
+      if (stored.status === "fulfilled" && stored.value === 1) await redis.memeForget(keys.pending(req.id), keys.recent, req.id).catch(() => undefined);
       return problem(reply, 503, "queue_unavailable", `the request queue did not take the meme: ${error.message}`);
     }
     metrics.published.inc();

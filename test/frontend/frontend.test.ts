@@ -206,18 +206,24 @@ t.test("a submit stores the pending record with its lifetime and keeps the wall'
   await stack.redis.start();
 });
 
-t.test("a submit the queue refuses is a 503 and leaves no pending record and nothing on the wall", async (t) => {
+t.test("a submit the queue refuses is a 503 and leaves no pending record and nothing on the wall; an id sent twice is on the wall once", async (t) => {
   const stack = await startStack(t, "pinned");
   const fe = await frontendFor(t, stack);
   const redis = new Redis(stack.redis.url);
   t.teardown(() => redis.disconnect());
+  const earlier = await post(fe.base, { prompt: "taken before" });
+  t.equal(earlier.status, 202);
+  const earlierId = earlier.body.id as string;
+  t.equal((await post(fe.base, { id: earlierId, prompt: "taken before" })).status, 202, "the same id again, as a retrying client sends it");
+  t.same(await redis.lrange(keys.recent, 0, -1), [earlierId], "an id submitted twice is on the wall once");
   await stack.jsm.streams.delete("MEMES");
   const refused = await post(fe.base, { prompt: "no queue" });
   t.equal(refused.status, 503);
   t.equal(refused.body.error, "queue_unavailable");
   t.match(refused.body.message, /^the request queue did not take the meme: /);
-  t.same(await redis.keys(keys.pending("*")), [], "the pending record written meanwhile is gone again");
-  t.same(await redis.lrange(keys.recent, 0, -1), [], "and the id is off the wall's list");
+  t.equal((await post(fe.base, { id: earlierId, prompt: "taken before" })).status, 503, "the earlier id, sent again, is refused too");
+  t.same(await redis.keys(keys.pending("*")), [keys.pending(earlierId)], "the pending record written for the refused meme is gone again; the earlier one stays");
+  t.same(await redis.lrange(keys.recent, 0, -1), [earlierId], "and the wall keeps only the earlier id");
 });
 
 t.test("a submit whose pending record fails after the readiness check is still queued and answered 202", async (t) => {
