@@ -1,7 +1,7 @@
 import t from "tap";
 import { startBackend } from "../src/backend/main.js";
 import { startFrontend } from "../src/frontend/main.js";
-import { formatSummary, parseLoadArgs, percentile, runLoad } from "../src/load/load.js";
+import { formatSummary, median, parseLoadArgs, percentile, runLoad } from "../src/load/load.js";
 import { smoke } from "../src/smoke/smoke.js";
 import { main } from "../src/cli/main.js";
 import { freePort } from "./harness/servers.js";
@@ -25,6 +25,11 @@ t.test("load options: one target, sane numbers, clear errors", async (t) => {
   t.equal(percentile([], 50), 0);
   t.equal(percentile([1, 2, 3, 4], 50), 2);
   t.equal(percentile([1, 2, 3, 4], 99), 4);
+  const unsorted = [5, 1, 4, 2, 3];
+  t.equal(median(unsorted), 3, "median of an unsorted list");
+  t.same(unsorted, [5, 1, 4, 2, 3], "which it leaves as it was");
+  t.equal(median([4, 1, 3, 2]), 2, "the lower middle value of an even count");
+  t.equal(median([]), 0);
 });
 
 t.test("load over HTTP and over NATS, and smoke, against a running stack", async (t) => {

@@ -107,6 +107,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** The middle value (the lower of the two middle ones for an even count); 0 for none. */
+export function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
 const jokes = ["one does not simply | scale to zero", "keda sees the lag / keda scales the pods", "it works on my cluster", "the hpa is watching", "vpa says you need more memory", "autoscaling all the things"];
 
 export async function runLoad(options: LoadOptions, out: (text: string) => void, tty: boolean): Promise<LoadSummary> {

@@ -8,8 +8,7 @@ import { captionFont, FONT_FAMILY } from "../../src/backend/render/font.js";
 import { memeSvg } from "../../src/backend/render/meme.js";
 import { RenderPool, usableCpus } from "../../src/backend/render/pool.js";
 import { templateNames } from "../../src/backend/render/templates.js";
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+import { median } from "../../src/load/load.js";
 
 function requests(size: 512 | 1024, n: number, tag: string) {
   return Array.from({ length: n }, (_, i) => ({

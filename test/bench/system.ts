@@ -21,7 +21,7 @@ import { templateFor } from "../../src/shared/messages.js";
 import { binaryOnPath, freePort, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
 import { provision } from "../../src/provision/provision.js";
 import { projectRoot } from "../../src/shared/project.js";
-import { percentile } from "../../src/load/load.js";
+import { median, percentile } from "../../src/load/load.js";
 
 const quiet = { LOG_LEVEL: "silent" };
 
@@ -119,10 +119,6 @@ async function pacedP99(port: number, path: string, rate: number, seconds: numbe
   if (refused.size > 0) throw new Error(`POSTs to port ${port} not answered 202: ${[...refused].map(([what, times]) => `${times} × ${what}`).join(", ")}`);
   const sorted = latencies.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-}
-
-function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
 }
 
 function rssMiB(pid: number): number {
