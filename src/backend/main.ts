@@ -6,13 +6,13 @@ import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
-import { common, nats, queue, redis as redisVariables, service, worker as workerVariables } from "../shared/variables.js";
+import { commandVariables } from "../shared/variables.js";
 import { workerMetrics } from "./metrics.js";
 import { RenderPool, usableCpus } from "./render/pool.js";
 import { Worker } from "./worker.js";
 import { untilStopSignal } from "../shared/signals.js";
 
-export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...service, ...workerVariables };
+const variables = commandVariables.backend;
 
 export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const v = readEnv(variables, env);

@@ -9,13 +9,11 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
-import { imageKey, keys, parseRequest } from "../shared/messages.js";
+import { HEARTBEAT_MS, keys, resultSubject, subjects } from "../shared/contract.js";
+import { imageKey, parseRequest } from "../shared/messages.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { memeSvg } from "./render/meme.js";
 import type { RenderPool } from "./render/pool.js";
-
-export const HEARTBEAT_SUBJECT = "meme.workers.heartbeat";
-export const HEARTBEAT_MS = 2000;
 
 export interface WorkerSettings {
   stream: string;
@@ -124,7 +122,7 @@ export class Worker {
       concurrency: this.settings.concurrency,
       startedAt: this.startedAt,
     };
-    if (!this.deps.nc.isClosed()) this.deps.nc.publish(HEARTBEAT_SUBJECT, JSON.stringify(beat));
+    if (!this.deps.nc.isClosed()) this.deps.nc.publish(subjects.heartbeat, JSON.stringify(beat));
   }
 
   /** Resolves when Redis answers again; fetching stays paused meanwhile, so no request burns a delivery. */
@@ -301,7 +299,7 @@ export class Worker {
   }
 
   private publish(result: MemeResult, json = JSON.stringify(result)): void {
-    this.deps.nc.publish(`${this.settings.responseSubject}.${result.id}`, json);
+    this.deps.nc.publish(resultSubject(this.settings.responseSubject, result.id), json);
   }
 
   /**

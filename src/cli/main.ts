@@ -8,26 +8,23 @@ import { LoadUsageError } from "../load/load.js";
 import { MissingBinaryError } from "../local/servers.js";
 import { SmokeFailure } from "../smoke/smoke.js";
 import { QueueConfigError } from "../shared/queue.js";
+import { commandVariables, type CommandName } from "../shared/variables.js";
 
 interface Command {
   summary: string;
   /** Options of commands that take any, for their --help. */
   usage?: () => Promise<string>;
-  /** The environment variables the command reads, for its --help. */
-  variables(): Promise<Record<string, Variable<unknown>>>;
   run(args: string[]): Promise<number>;
 }
 
-export const commands: Record<string, Command> = {
+export const commands: Record<CommandName, Command> = {
   load: {
     summary: "send memes at an even pace over HTTP or NATS and report latency and throughput",
     usage: async () => (await import("../load/load.js")).loadHelp,
-    variables: async () => ({}),
     run: async (args) => (await import("../load/load.js")).loadCommand(args),
   },
   smoke: {
     summary: "submit one meme through the API and check its image arrives (what helm test runs)",
-    variables: async () => (await import("../smoke/smoke.js")).variables,
     async run() {
       const { smoke } = await import("../smoke/smoke.js");
       console.log(`smoke: ok, ${await smoke()}`);
@@ -36,22 +33,18 @@ export const commands: Record<string, Command> = {
   },
   start: {
     summary: "run everything on this machine: provision, a frontend and a worker (starts NATS and Redis when none answer)",
-    variables: async () => (await import("../local/start.js")).variables,
     run: async () => (await import("../local/start.js")).runLocal(),
   },
   frontend: {
     summary: "serve the HTTP API and the event stream until SIGTERM",
-    variables: async () => (await import("../frontend/main.js")).variables,
     run: async () => (await import("../frontend/main.js")).runFrontend(),
   },
   backend: {
     summary: "run a worker: render memes from the queue until SIGTERM",
-    variables: async () => (await import("../backend/main.js")).variables,
     run: async () => (await import("../backend/main.js")).runBackend(),
   },
   provision: {
     summary: "create or reconcile the JetStream stream and durable consumer, then exit",
-    variables: async () => (await import("../provision/provision.js")).variables,
     async run() {
       const { provision } = await import("../provision/provision.js");
       await provision();
@@ -77,8 +70,8 @@ export function usage(): string {
   ].join("\n");
 }
 
-async function commandHelp(name: string, command: Command): Promise<string> {
-  const variables = Object.entries(await command.variables());
+async function commandHelp(name: CommandName, command: Command): Promise<string> {
+  const variables = Object.entries(commandVariables[name] as Record<string, Variable<unknown>>);
   const width = Math.max(0, ...variables.map(([v]) => v.length));
   const lines = command.usage ? [await command.usage(), ""] : [`usage: meme-generator ${name}`, ""];
   lines.push(command.summary);
@@ -105,13 +98,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name as CommandName] : undefined;
   if (!command) {
     console.error(`meme-generator: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
   if (args.includes("--help") || args.includes("-h")) {
-    console.log(await commandHelp(name, command));
+    console.log(await commandHelp(name as CommandName, command));
     return 0;
   }
   try {

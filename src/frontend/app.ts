@@ -8,8 +8,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { MemeResult } from "../generated/messages.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import { templateNames } from "../backend/render/templates.js";
-import { keys, parseRequest, PROMPT_MAX, RECENT_MAX, type NormalizedRequest } from "../shared/messages.js";
+import { keys, PROMPT_MAX, RECENT_MAX, templateNames } from "../shared/contract.js";
+import { parseRequest, type NormalizedRequest } from "../shared/messages.js";
 import { projectRoot } from "../shared/project.js";
 import type { Hub } from "./hub.js";
 

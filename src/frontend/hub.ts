@@ -6,11 +6,9 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
-import { HEARTBEAT_MS, HEARTBEAT_SUBJECT } from "../backend/worker.js";
-import { keys, parseRequest } from "../shared/messages.js";
+import { keys, resultSubject, subjects, WORKER_GONE_MS } from "../shared/contract.js";
+import { parseRequest } from "../shared/messages.js";
 
-/** A worker silent for this long is gone. */
-export const WORKER_GONE_MS = 3 * HEARTBEAT_MS;
 const THROUGHPUT_WINDOW_MS = 10_000;
 
 export interface Stats {
@@ -60,7 +58,7 @@ export class Hub {
           }
         },
       }),
-      nc.subscribe(HEARTBEAT_SUBJECT, {
+      nc.subscribe(subjects.heartbeat, {
         callback: (error, msg) => {
           if (error) return;
           try {
@@ -71,7 +69,7 @@ export class Hub {
           }
         },
       }),
-      nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.settings.stream}.${this.settings.consumer}`, {
+      nc.subscribe(subjects.maxDeliveries(this.settings.stream, this.settings.consumer), {
         queue: "meme-generator-frontend",
         callback: (error, msg) => {
           if (!error) void this.onExhausted(msg.json<{ stream_seq: number; deliveries: number }>());
@@ -151,7 +149,7 @@ export class Hub {
       finishedAt: new Date().toISOString(),
     };
     await redis.set(keys.result(id), JSON.stringify(result), "EX", this.settings.cacheTtl).catch(() => undefined);
-    nc.publish(`${this.settings.responseSubject}.${id}`, JSON.stringify(result));
+    nc.publish(resultSubject(this.settings.responseSubject, id), JSON.stringify(result));
     await jsm.streams.deleteMessage(this.settings.stream, advisory.stream_seq, false).catch((error: unknown) => log.warn({ err: error }, "could not delete an exhausted request"));
     log.warn({ id, seq: advisory.stream_seq, deliveries: advisory.deliveries }, "request gave up after its last delivery");
   }

@@ -8,12 +8,12 @@ import { createLogger } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
-import { common, frontend, nats, queue, redis as redisVariables, service } from "../shared/variables.js";
+import { commandVariables } from "../shared/variables.js";
 import { buildApp, frontendMetrics } from "./app.js";
 import { Hub } from "./hub.js";
 import { untilStopSignal } from "../shared/signals.js";
 
-export const variables = { ...common, ...nats, ...queue, ...redisVariables, ...service, ...frontend };
+const variables = commandVariables.frontend;
 
 export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host = "0.0.0.0") {
   const v = readEnv(variables, env);

@@ -6,19 +6,20 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { MemeResult } from "../generated/messages.js";
-import { readEvents } from "../shared/events.js";
+import { subjects } from "../shared/contract.js";
+import { readEvents } from "./events.js";
 
 export const loadHelp = `usage: meme-generator load (--url URL | --nats URL) [options]
 
   --url URL        a frontend, e.g. http://localhost:8080 (POST /api/memes, results from /api/events)
-  --nats URL       a NATS server, e.g. nats://localhost:4222 (JetStream publish, results from meme.response.>)
+  --nats URL       a NATS server, e.g. nats://localhost:4222 (JetStream publish, results from ${subjects.response}.>)
   --rate N         requests per second, evenly paced (default 10)
   --count N        send N requests (default 100) ...
   --duration S     ... or send for S seconds
   --prompts KIND   unique (every request renders) or repeated (a few prompts: cache hits) (default unique)
   --fast           512 px images (fastMode)
   --wait S         seconds to wait for the last results (default 60)
-  --subject S      request subject with --nats (default meme.request)
+  --subject S      request subject with --nats (default ${subjects.request})
   --quiet          no progress bar`;
 
 export class LoadUsageError extends Error {
@@ -82,7 +83,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions {
     prompts: (v.prompts ?? "unique") as "unique" | "repeated",
     fast: v.fast,
     wait: positive("wait", v.wait, 60, false) as number,
-    subject: v.subject ?? "meme.request",
+    subject: v.subject ?? subjects.request,
     quiet: v.quiet,
   };
 }
@@ -156,7 +157,7 @@ export async function runLoad(options: LoadOptions, out: (text: string) => void,
   } else {
     const nc = await connect({ servers: options.nats, name: "meme-generator-load" });
     const js = jetstream(nc);
-    nc.subscribe("meme.response.>", {
+    nc.subscribe(`${subjects.response}.>`, {
       callback: (error, msg) => {
         if (!error) onResult(msg.json<MemeResult>());
       },

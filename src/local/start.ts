@@ -5,11 +5,11 @@
 import { Redis } from "ioredis";
 import { readEnv } from "../shared/env.js";
 import { connectJetStream, NatsUnavailableError } from "../shared/nats.js";
-import { common, frontend, nats, redis as redisVariables } from "../shared/variables.js";
+import { commandVariables } from "../shared/variables.js";
 import { binaryOnPath, freePort, NatsServer, RedisServer } from "./servers.js";
 import { untilStopSignal } from "../shared/signals.js";
 
-export const variables = { ...common, ...nats, ...redisVariables, PORT: frontend.PORT };
+const variables = commandVariables.start;
 
 type Say = (line: string) => void;
 

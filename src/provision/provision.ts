@@ -5,9 +5,9 @@ import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
 import { connectJetStream } from "../shared/nats.js";
 import { ensureQueue, queueSettingsOf, type QueueReport } from "../shared/queue.js";
-import { common, nats, queue } from "../shared/variables.js";
+import { commandVariables } from "../shared/variables.js";
 
-export const variables = { ...common, ...nats, ...queue };
+const variables = commandVariables.provision;
 
 export function queueSettings(env: NodeJS.ProcessEnv) {
   const v = readEnv(variables, env);

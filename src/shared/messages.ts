@@ -4,11 +4,9 @@ import { Ajv, type ErrorObject } from "ajv";
 import { hash as digest, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { templateNames, type TemplateName } from "../backend/render/templates.js";
 import type { MemeRequest } from "../generated/messages.js";
+import { keys, PROMPT_MAX, templateNames, type TemplateName } from "./contract.js";
 import { projectRoot } from "./project.js";
-
-export const PROMPT_MAX = 200;
 
 /** Bumped whenever the same request would render different bytes, so cached images are not reused. */
 export const RENDERER_VERSION = "1";
@@ -82,13 +80,5 @@ export function parseRequest(input: unknown, headerId?: string): ParsedRequest {
 /** Redis key of the image a request renders to: the normalised request and the renderer version. */
 export function imageKey(r: Pick<NormalizedRequest, "prompt" | "size" | "template">): string {
   const canonical = JSON.stringify({ v: RENDERER_VERSION, prompt: r.prompt.toLocaleUpperCase("en"), size: r.size, template: r.template });
-  return `meme:img:${hash(canonical).toString("hex").slice(0, 32)}`;
+  return keys.image(hash(canonical).toString("hex").slice(0, 32));
 }
-
-export const keys = {
-  pending: (id: string) => `meme:req:${id}`,
-  result: (id: string) => `meme:res:${id}`,
-  recent: "meme:recent",
-};
-
-export const RECENT_MAX = 100;

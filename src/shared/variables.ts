@@ -1,5 +1,8 @@
-// Every environment variable the program reads, grouped by the commands that
-// read them. The README's table is checked against these declarations.
+// Every environment variable the program reads: one declaration each (rule,
+// default, text), grouped, and which subcommands read which groups. The --help
+// of each command, the docs' table and the check of the chart's env wiring all
+// come from here.
+import { queueNames, subjects } from "./contract.js";
 import { bytes, integer, oneOf, string, url, urls } from "./env.js";
 
 const name = { re: /^[A-Za-z0-9_-]{1,64}$/, rule: "must be 1–64 letters, digits, _ or - (a JetStream name)" };
@@ -12,9 +15,9 @@ export const common = {
 /** Where JetStream is and what the queue is called; shared by every command that talks to NATS. */
 export const nats = {
   NATS_URL: urls("NATS server URL(s), comma-separated.", "nats://127.0.0.1:4222", ["nats", "tls"]),
-  NATS_STREAM: string("JetStream stream that holds the requests.", "MEMES", name),
-  NATS_CONSUMER: string("Durable pull consumer the workers share (and KEDA reads the lag of).", "meme-generator", name),
-  NATS_REQUEST_SUBJECT: string("Subject the requests are published on.", "meme.request", subject),
+  NATS_STREAM: string("JetStream stream that holds the requests.", queueNames.stream, name),
+  NATS_CONSUMER: string("Durable pull consumer the workers share (and KEDA reads the lag of).", queueNames.consumer, name),
+  NATS_REQUEST_SUBJECT: string("Subject the requests are published on.", subjects.request, subject),
   NATS_CONNECT_TIMEOUT: integer("Seconds to keep trying to reach NATS with JetStream at start before giving up.", 30, 1, 3600),
 };
 
@@ -35,7 +38,7 @@ export const redis = {
 
 /** What the frontend and the workers share beyond NATS and Redis. */
 export const service = {
-  NATS_RESPONSE_SUBJECT: string("Prefix of the result subjects: results go to <prefix>.<id>.", "meme.response", subject),
+  NATS_RESPONSE_SUBJECT: string("Prefix of the result subjects: results go to <prefix>.<id>.", subjects.response, subject),
   METRICS_PORT: integer("Port of /metrics, /healthz and /readyz (each process sets its own).", 9090, 1, 65535),
 };
 
@@ -62,3 +65,20 @@ export const smoke = {
 };
 
 export const groups = { common, nats, queue, redis, service, worker, frontend, smoke } as const;
+
+/** What each subcommand reads; `readEnv(commandVariables.frontend)` is the frontend's whole configuration. */
+export const commandVariables = {
+  frontend: { ...common, ...nats, ...queue, ...redis, ...service, ...frontend },
+  backend: { ...common, ...nats, ...queue, ...redis, ...service, ...worker },
+  provision: { ...common, ...nats, ...queue },
+  smoke,
+  start: { ...common, ...nats, ...redis, PORT: frontend.PORT },
+  load: {},
+} as const;
+
+export type CommandName = keyof typeof commandVariables;
+
+/** The subcommands that read a variable. */
+export function readers(name: string): CommandName[] {
+  return (Object.keys(commandVariables) as CommandName[]).filter((command) => name in commandVariables[command]);
+}

@@ -2,9 +2,9 @@
 // when the image arrives as a PNG of the asked size, 1 with the reason otherwise.
 import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../shared/env.js";
-import { smoke as smokeVariables } from "../shared/variables.js";
+import { commandVariables } from "../shared/variables.js";
 
-export const variables = smokeVariables;
+const variables = commandVariables.smoke;
 
 export class SmokeFailure extends Error {
   override name = "SmokeFailure";

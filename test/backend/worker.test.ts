@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
-import { HEARTBEAT_SUBJECT, LOOKAHEAD_FACTOR } from "../../src/backend/worker.js";
+import { LOOKAHEAD_FACTOR } from "../../src/backend/worker.js";
+import { subjects } from "../../src/shared/contract.js";
 import type { WorkerHeartbeat } from "../../src/generated/messages.js";
 import { median } from "../../src/load/load.js";
 import { natsFlavours, freePort } from "../harness/servers.js";
@@ -161,7 +162,7 @@ for (const flavour of natsFlavours) {
     });
 
     await t.test("heartbeats every 2 s and readiness on the metrics port", async (t) => {
-      const sub = stack.nc.subscribe(HEARTBEAT_SUBJECT, { max: 1 });
+      const sub = stack.nc.subscribe(subjects.heartbeat, { max: 1 });
       for await (const msg of sub) {
         const beat = msg.json<WorkerHeartbeat>();
         t.match(beat, { workerId: backend.worker.id, concurrency: 4 });

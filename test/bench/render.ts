@@ -7,7 +7,7 @@ import { cpus } from "node:os";
 import { captionFont, FONT_FAMILY } from "../../src/backend/render/font.js";
 import { memeSvg } from "../../src/backend/render/meme.js";
 import { RenderPool, usableCpus } from "../../src/backend/render/pool.js";
-import { templateNames } from "../../src/backend/render/templates.js";
+import { templateNames } from "../../src/shared/contract.js";
 import { median } from "../../src/load/load.js";
 
 function requests(size: 512 | 1024, n: number, tag: string) {

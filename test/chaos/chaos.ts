@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { provision } from "../../src/provision/provision.js";
-import { readEvents } from "../../src/shared/events.js";
+import { readEvents } from "../../src/load/events.js";
 import { projectRoot } from "../../src/shared/project.js";
 import { binaryOnPath, freePort, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
 

@@ -8,8 +8,8 @@ import { buildApp, frontendMetrics, RateLimiter } from "../../src/frontend/app.j
 import { Hub } from "../../src/frontend/hub.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
-import { readEvents } from "../../src/shared/events.js";
-import { keys, RECENT_MAX } from "../../src/shared/messages.js";
+import { readEvents } from "../../src/load/events.js";
+import { keys, RECENT_MAX } from "../../src/shared/contract.js";
 import { freePort, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 

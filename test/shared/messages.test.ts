@@ -1,5 +1,5 @@
 import t from "tap";
-import { templateNames } from "../../src/backend/render/templates.js";
+import { ID_PATTERN, templateNames } from "../../src/shared/contract.js";
 import { imageKey, loadMessageSchema, parseRequest, RENDERER_VERSION, templateFor } from "../../src/shared/messages.js";
 
 const id = "0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01";
@@ -48,9 +48,10 @@ t.test("invalid requests say what is wrong and keep whatever id they can", async
   t.match(noId, { ok: false, id: /^[0-9a-f-]{36}$/ });
 });
 
-t.test("the schema's templates are the renderer's", async (t) => {
-  const schema = loadMessageSchema("meme-request") as { properties: { template: { enum: string[] } } };
+t.test("the request schema states the contract's templates and id rule", async (t) => {
+  const schema = loadMessageSchema("meme-request") as { properties: { template: { enum: string[] }; id: { pattern: string } } };
   t.same(schema.properties.template.enum, [...templateNames]);
+  t.equal(schema.properties.id.pattern, ID_PATTERN.source);
 });
 
 t.test("the cache key covers the normalised request and the renderer version, not the id", async (t) => {

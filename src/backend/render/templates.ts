@@ -2,8 +2,7 @@
 // `s`; decorations that look random come from a generator seeded by the request,
 // so the same request draws the same picture.
 
-export const templateNames = ["sunset", "ocean", "space", "retro-grid", "confetti", "spotlight"] as const;
-export type TemplateName = (typeof templateNames)[number];
+import type { TemplateName } from "../../shared/contract.js";
 
 /** mulberry32: a small deterministic generator, good enough for star fields. */
 export function seeded(seed: number): () => number {

@@ -4,7 +4,8 @@ import { fit, splitCaption, wrap } from "../../../src/backend/render/caption.js"
 import { advances, captionFont, woffToSfnt } from "../../../src/backend/render/font.js";
 import { memeSvg } from "../../../src/backend/render/meme.js";
 import { RenderPool, usableCpus } from "../../../src/backend/render/pool.js";
-import { background, seeded, templateNames } from "../../../src/backend/render/templates.js";
+import { background, seeded } from "../../../src/backend/render/templates.js";
+import { templateNames } from "../../../src/shared/contract.js";
 import { createRequire } from "node:module";
 
 /** Width and height from a PNG's IHDR chunk. */
