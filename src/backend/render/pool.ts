@@ -3,38 +3,15 @@
 // acks, heartbeats and working() calls for the length of every encode. Each
 // thread here owns one resvg and renders one SVG at a time.
 import { availableParallelism } from "node:os";
-import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { captionFont, FONT_FAMILY } from "./font.js";
+import type { ThreadData, ThreadReply } from "./thread.js";
 
-// Runs inside each thread (CommonJS, no TypeScript): the module path comes in workerData.
-// resvg's native memory (fonts, the pixmap) is released only when V8 collects the
-// small JS objects that hold it, and the thread's JS heap hardly grows, so V8
-// would seldom collect: a thread's resident memory would climb by the size of a
-// pixmap (4 MiB at 1024 px) per meme. So the thread collects after each render,
-// from setImmediate: a collection inside the message handler itself frees
-// nothing (measured over 600 renders at 1024 px on one thread: 700–1,500 MiB with
-// no collection or one in the handler, ~100 MiB with one once it has returned). gc is exposed to the
-// thread alone; worker threads take no V8 flags of their own.
-const threadSource = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { Resvg } = require(workerData.resvg);
-require("node:v8").setFlagsFromString("--expose-gc");
-const collect = require("node:vm").runInNewContext("gc");
-const font = { fontFiles: workerData.fontFiles, loadSystemFonts: false, defaultFontFamily: workerData.family };
-parentPort.on("message", ({ id, svg }) => {
-  try {
-    const png = new Resvg(svg, { font }).render().asPng();
-    const bytes = new Uint8Array(png.byteLength);
-    bytes.set(png);
-    parentPort.postMessage({ id, png: bytes }, [bytes.buffer]);
-  } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message || error) });
-  }
-  setImmediate(collect);
-});
-`;
+// The thread's code is thread.ts. Run from the sources (tests), the thread runs
+// the TypeScript file itself, which Node strips of its types; it takes none of
+// the process's flags, so a test runner's loader does not start in every thread.
+const threadModule = new URL(import.meta.url.endsWith(".ts") ? "./thread.ts" : "./thread.js", import.meta.url);
 
 /** CPUs this process may use: the cgroup's CPU quota when there is one, else the machine's. */
 export function usableCpus(): number {
@@ -67,19 +44,18 @@ export class RenderPool {
   private closed = false;
 
   constructor(readonly size = usableCpus()) {
-    const require = createRequire(import.meta.url);
-    const workerData = { resvg: require.resolve("@resvg/resvg-js"), fontFiles: captionFont().files, family: FONT_FAMILY };
+    const workerData: ThreadData = { fontFiles: captionFont().files, family: FONT_FAMILY };
     for (let i = 0; i < size; i++) this.threads.push(this.spawn(workerData));
   }
 
-  private spawn(workerData: object): Thread {
-    const thread: Thread = { worker: new Worker(threadSource, { eval: true, workerData }), busy: undefined };
+  private spawn(workerData: ThreadData): Thread {
+    const thread: Thread = { worker: new Worker(threadModule, { workerData, execArgv: [] }), busy: undefined };
     thread.worker.unref();
-    thread.worker.on("message", (message: { id: number; png?: Uint8Array; error?: string }) => {
+    thread.worker.on("message", (message: ThreadReply) => {
       const job = thread.busy;
       thread.busy = undefined;
       if (job && job.id === message.id) {
-        if (message.png) job.resolve(message.png);
+        if ("png" in message) job.resolve(message.png);
         else job.reject(new Error(`render failed: ${message.error}`));
       }
       this.dispatch();
@@ -116,7 +92,13 @@ export class RenderPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error("render pool is closed"));
+    const closed = () => new Error("render pool is closed");
+    for (const job of this.queue.splice(0)) job.reject(closed());
+    // A render cut short by the close is answered too, or its caller would wait for ever.
+    for (const thread of this.threads) {
+      thread.busy?.reject(closed());
+      thread.busy = undefined;
+    }
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 }

@@ -85,6 +85,14 @@ t.test("rendering: 1024 px or 512 px, byte-identical for the same request, on th
   await t.rejects(pool.render(memeSvg(request)), { message: "render pool is closed" });
 });
 
+t.test("closing the pool answers every render it holds, the ones on a thread too", async (t) => {
+  const pool = new RenderPool(1);
+  const request = { prompt: "closed mid-render", size: 1024 as const, template: "space" as const };
+  const held = Array.from({ length: 3 }, () => pool.render(memeSvg(request)).then(() => "done", (error: Error) => error.message));
+  await pool.close();
+  t.same(await Promise.all(held), ["render pool is closed", "render pool is closed", "render pool is closed"]);
+});
+
 t.test("a render thread gives its native memory back: resident memory stays flat over many 1024 px renders", async (t) => {
   const pool = new RenderPool(1);
   t.teardown(() => pool.close());
