@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every tier: the CLI is the entrypoint and the chart picks the
-# subcommand (frontend, backend, provision, ...). Node 26 is the current LTS; the
-# code also runs on Node 20.
+# subcommand (frontend, backend, provision, ...). Node 26 is the current LTS, and
+# its major is the one test/toolchain/node-version pins for the tests and CI.
 ARG NODE_IMAGE=node:26-trixie-slim
 
 FROM ${NODE_IMAGE} AS build

@@ -61,7 +61,7 @@ export class RenderPool {
       this.dispatch();
     });
     thread.worker.on("error", (error) => {
-      thread.busy?.reject(error);
+      thread.busy?.reject(error instanceof Error ? error : new Error(String(error)));
       thread.busy = undefined;
       if (!this.closed) {
         const index = this.threads.indexOf(thread);
