@@ -47,7 +47,7 @@ function unittestCount(output, code) {
 const unitSteps = [
   { name: "lint", command: () => [bin("eslint"), ["--max-warnings", "0", "."]] },
   { name: "typecheck", command: () => [bin("tsc"), ["-p", "tsconfig.json"]] },
-  { name: "build", command: () => [bin("tsc"), ["-p", "tsconfig.build.json"]] },
+  { name: "build", command: () => [bin("tsc"), ["-b", "tsconfig.build.json"]] },
   { name: "generated files", command: () => [process.execPath, ["dist/generator/bin.js", "--check"]] },
   { name: "tap", command: () => [bin("tap"), ["--reporter=tap"]], quiet: true, count: tapCount },
   { name: "helm 3 lint", command: () => [toolPath("helm3"), ["lint", "--strict", "chart"]] },
@@ -64,7 +64,7 @@ const e2eTap = ["--reporter=tap", "--disable-coverage", "--jobs=1", "--timeout=1
 
 /** @type {Step[]} */
 const e2eSteps = [
-  { name: "build", command: () => [bin("tsc"), ["-p", "tsconfig.build.json"]] },
+  { name: "build", command: () => [bin("tsc"), ["-b", "tsconfig.build.json"]] },
   { name: "e2e toolchain", command: () => [process.execPath, ["test/toolchain/toolchain.mjs", "--e2e"]] },
   { name: "e2e", command: () => [bin("tap"), e2eTap], quiet: true, count: tapCount },
 ];
