@@ -13,6 +13,7 @@ import { production } from "./profiles/production.js";
 import { chartSchema, defaultOf, loadSchema, nodeAt, repoPath, type SchemaNode } from "./schema.js";
 import { messageTypesSource, typesSource } from "./types.js";
 import { validateValues } from "./validate.js";
+import { commandVariables } from "../src/shared/variables.js";
 
 export const profiles: Profile[] = [defaultProfile, demo, local, production];
 
@@ -171,12 +172,28 @@ export function chartReadme(root: SchemaNode, current: string): string {
   return current.slice(0, start) + readmeTable(root) + current.slice(end + tableEnd.length);
 }
 
+/** The chart's list of the variables each subcommand reads, from the program's declarations. */
+export function variablesTemplate(): string {
+  const reads = Object.fromEntries(Object.entries(commandVariables).map(([command, variables]) => [command, Object.keys(variables)]));
+  return [
+    "{{/*",
+    "The environment variables each subcommand of the program reads, as JSON: the chart sets no others.",
+    "Generated from src/shared/variables.ts by `npm run gen-values -- --all`; edit the declarations, not this file.",
+    "*/}}",
+    '{{- define "meme-generator.variablesOf" -}}',
+    JSON.stringify(reads),
+    "{{- end }}",
+    "",
+  ].join("\n");
+}
+
 /** Every generated file, path (relative to the repository) → content. */
 export async function generatedFiles(root: SchemaNode, base = repoPath(".")): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   files.set("generator/generated/values.ts", await typesSource(root));
   files.set("src/generated/messages.ts", await messageTypesSource(loadSchema));
   files.set("chart/values.yaml", valuesYaml(root));
+  files.set("chart/templates/_variables.tpl", variablesTemplate());
   files.set("chart/values.schema.json", `${JSON.stringify(chartSchema(root), null, 2)}\n`);
   const readmePath = join(base, "chart/README.md");
   files.set("chart/README.md", chartReadme(root, existsSync(readmePath) ? readFileSync(readmePath, "utf8") : `${tableStart}\n${tableEnd}\n`));

@@ -146,45 +146,42 @@ every server), else nats.external.monitoringEndpoint.
 {{- end }}
 {{- end }}
 
-{{/* Environment every application container shares: where NATS and Redis are, and the queue's settings. */}}
+{{/*
+The settings of the application's containers that come from shared values: where NATS and Redis
+are, and the queue's settings. Each container gets those its subcommand reads (the list in
+_variables.tpl, generated from the program's declarations): (dict "ctx" $ "command" "frontend").
+*/}}
 {{- define "meme-generator.appEnv" -}}
-- name: LOG_LEVEL
-  value: {{ .Values.logLevel | quote }}
-- name: NATS_URL
-  value: {{ include "meme-generator.natsUrl" . | quote }}
-- name: NATS_STREAM
-  value: {{ .Values.queue.stream | quote }}
-- name: NATS_CONSUMER
-  value: {{ .Values.queue.consumer | quote }}
-- name: NATS_REQUEST_SUBJECT
-  value: {{ .Values.queue.requestSubject | quote }}
-- name: NATS_RESPONSE_SUBJECT
-  value: {{ .Values.queue.responseSubject | quote }}
-- name: NATS_STREAM_REPLICAS
-  value: {{ .Values.queue.replicas | quote }}
-- name: NATS_STREAM_MAX_BYTES
-  value: {{ .Values.queue.maxBytes | quote }}
-- name: NATS_MAX_MSG_SIZE
-  value: {{ .Values.queue.maxMsgSize | quote }}
-- name: NATS_ACK_WAIT
-  value: {{ .Values.queue.ackWaitSeconds | quote }}
-- name: NATS_MAX_DELIVER
-  value: {{ .Values.queue.maxDeliver | quote }}
-- name: REDIS_URL
-  value: {{ include "meme-generator.redisUrl" . | quote }}
-{{- with .Values.redis.external.passwordSecret }}
-{{- if and (eq $.Values.redis.mode "external") .name }}
-- name: REDIS_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ .name }}
-      key: {{ .key }}
+{{- $ctx := .ctx }}
+{{- $v := $ctx.Values }}
+{{- $reads := get (include "meme-generator.variablesOf" $ctx | fromJson) .command }}
+{{- $env := list
+  (dict "name" "LOG_LEVEL" "value" $v.logLevel)
+  (dict "name" "NATS_URL" "value" (include "meme-generator.natsUrl" $ctx))
+  (dict "name" "NATS_STREAM" "value" $v.queue.stream)
+  (dict "name" "NATS_CONSUMER" "value" $v.queue.consumer)
+  (dict "name" "NATS_REQUEST_SUBJECT" "value" $v.queue.requestSubject)
+  (dict "name" "NATS_RESPONSE_SUBJECT" "value" $v.queue.responseSubject)
+  (dict "name" "NATS_STREAM_REPLICAS" "value" $v.queue.replicas)
+  (dict "name" "NATS_STREAM_MAX_BYTES" "value" $v.queue.maxBytes)
+  (dict "name" "NATS_MAX_MSG_SIZE" "value" $v.queue.maxMsgSize)
+  (dict "name" "NATS_ACK_WAIT" "value" $v.queue.ackWaitSeconds)
+  (dict "name" "NATS_MAX_DELIVER" "value" $v.queue.maxDeliver)
+  (dict "name" "REDIS_URL" "value" (include "meme-generator.redisUrl" $ctx))
+}}
+{{- with $v.redis.external.passwordSecret }}
+{{- if and (eq $v.redis.mode "external") .name }}
+{{- $env = append $env (dict "name" "REDIS_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" .name "key" .key))) }}
 {{- end }}
 {{- end }}
-- name: CACHE_TTL
-  value: {{ .Values.cache.ttlSeconds | quote }}
-- name: TMPDIR
-  value: /tmp
+{{- $env = append $env (dict "name" "CACHE_TTL" "value" $v.cache.ttlSeconds) }}
+{{- $out := list }}
+{{- range $env }}
+{{- if has .name $reads }}
+{{- $out = append $out (hasKey . "valueFrom" | ternary . (dict "name" .name "value" (toString .value))) }}
+{{- end }}
+{{- end }}
+{{- toYaml $out }}
 {{- end }}
 
 {{/* Pod-level settings every pod of ours shares. */}}

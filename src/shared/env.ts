@@ -15,6 +15,10 @@ export interface Variable<T> {
   readonly fallback?: T;
   /** Default as written in the README; defaults to `String(fallback)`. */
   readonly shownDefault?: string;
+  /** Bounds of a number, and the choices of a list, for checks against the chart's schema. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
   parse(raw: string): T | undefined;
 }
 
@@ -33,6 +37,8 @@ export function integer(doc: string, fallback: number | undefined, min: number, 
   return {
     doc,
     fallback,
+    min,
+    max,
     rule: `must be a whole number from ${min} to ${max}`,
     parse: (raw) => {
       if (!/^-?\d+$/.test(raw.trim())) return undefined;
@@ -55,6 +61,7 @@ export function oneOf<const T extends string>(doc: string, fallback: T, choices:
   return {
     doc,
     fallback,
+    choices,
     rule: `must be one of ${choices.join(", ")}`,
     parse: (raw) => choices.find((choice) => choice === raw.trim()),
   };
@@ -109,6 +116,8 @@ export function bytes(doc: string, fallback: string, min: number, max: number): 
     doc,
     fallback: parseSize(fallback),
     shownDefault: fallback,
+    min,
+    max,
     rule: `must be a size such as 64Ki, 256Mi or 1Gi, from ${min} to ${max} bytes`,
     parse: (raw) => {
       const value = parseSize(raw);

@@ -78,6 +78,25 @@ export const commandVariables = {
 
 export type CommandName = keyof typeof commandVariables;
 
+/** The chart value each variable the chart sets comes from; its schema's default and bounds must be the variable's. */
+export const chartValues = {
+  LOG_LEVEL: "logLevel",
+  NATS_STREAM: "queue.stream",
+  NATS_CONSUMER: "queue.consumer",
+  NATS_REQUEST_SUBJECT: "queue.requestSubject",
+  NATS_RESPONSE_SUBJECT: "queue.responseSubject",
+  NATS_STREAM_REPLICAS: "queue.replicas",
+  NATS_STREAM_MAX_BYTES: "queue.maxBytes",
+  NATS_MAX_MSG_SIZE: "queue.maxMsgSize",
+  NATS_ACK_WAIT: "queue.ackWaitSeconds",
+  NATS_MAX_DELIVER: "queue.maxDeliver",
+  NATS_CONNECT_TIMEOUT: "provisioner.connectTimeoutSeconds",
+  CACHE_TTL: "cache.ttlSeconds",
+  RATE_LIMIT_PER_MINUTE: "frontend.settings.rateLimitPerMinute",
+  BURST_MAX: "frontend.settings.burstMax",
+  WORKER_CONCURRENCY: "backend.settings.concurrency",
+} as const;
+
 /** The subcommands that read a variable. */
 export function readers(name: string): CommandName[] {
   return (Object.keys(commandVariables) as CommandName[]).filter((command) => name in commandVariables[command]);

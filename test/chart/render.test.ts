@@ -11,6 +11,7 @@ import t from "tap";
 import { parseAllDocuments } from "yaml";
 import { repoPath } from "../../generator/schema.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
+import { undeclaredEnv } from "./env-contract.js";
 import { KubeSchema } from "./kube-schema.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> } & Record<string, unknown>;
@@ -129,6 +130,20 @@ for (const profile of profiles) {
     if (redis) {
       t.match(redis.spec, { securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, readOnlyRootFilesystem: false, capabilities: { drop: ["ALL"] } }, podSecurityContext: { runAsNonRoot: true } }, "opstree Redis: restricted but for the config it writes at start");
     }
+  });
+}
+
+t.test("the env check names a variable the container's subcommand does not read", async (t) => {
+  const pod = (env: string[]) => ({ kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", args: ["provision"], env: env.map((name) => ({ name })) }] } });
+  t.same(undeclaredEnv([pod(["NATS_URL", "NATS_MAX_DELIVER"])]), { checked: 2, problems: [] });
+  t.same(undeclaredEnv([pod(["NATS_URL", "NATS_MAX_DELIVERS", "REDIS_URL"])]).problems, ["Pod p/c: NATS_MAX_DELIVERS is not a variable of provision", "Pod p/c: REDIS_URL is not a variable of provision"]);
+});
+
+for (const profile of profiles) {
+  t.test(`${profile}: every env name the chart gives our containers is a variable their subcommand reads`, async (t) => {
+    const { checked, problems } = undeclaredEnv(rendered.get(profile) as never);
+    t.ok(checked > 20, `${checked} env entries of our containers`);
+    t.same(problems, []);
   });
 }
 

@@ -1,0 +1,71 @@
+// Each variable the chart sets from a value (chartValues in src/shared/variables.ts):
+// the value's schema admits only what the variable accepts, and its default is the
+// program's unless the chart says why not; a value set at install reaches the env.
+import { spawnSync } from "node:child_process";
+import t from "tap";
+import { parseAllDocuments } from "yaml";
+import { defaultOf, loadSchema, nodeAt, repoPath } from "../../generator/schema.js";
+import { shownDefault, type Variable } from "../../src/shared/env.js";
+import { chartValues, commandVariables, groups, readers } from "../../src/shared/variables.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
+
+const root = loadSchema();
+const declared = Object.assign({}, ...Object.values(groups)) as Record<string, Variable<unknown>>;
+
+/** Chart defaults that differ from the program's on purpose. */
+const ownDefaults: Record<string, string> = {
+  NATS_CONNECT_TIMEOUT: "the hook Job waits longer, for a NATS that starts with the release",
+};
+
+/** A valid value other than the default, to see it arrive. */
+function another(spec: Variable<unknown>, current: unknown): string {
+  if (spec.choices) return spec.choices.find((c) => c !== current && c !== "silent") ?? String(current);
+  if (spec.min !== undefined && spec.max !== undefined && typeof current === "number") return String(current + 1 <= spec.max ? current + 1 : current - 1);
+  if (typeof current === "string" && /^\d+(Ki|Mi|Gi)$/.test(current)) return current.replace(/^\d+/, (n) => String(Number(n) * 2));
+  return `${String(current)}-x`;
+}
+
+function env(sets: [flag: "--set" | "--set-string", assignment: string][]) {
+  const args = ["template", "m", repoPath("chart"), "--api-versions", "keda.sh/v1alpha1/ScaledObject", ...sets.flat()];
+  const out = spawnSync(toolPath("helm3"), args, { encoding: "utf8" });
+  if (out.status !== 0) throw new Error(out.stderr);
+  type Container = { args?: string[]; env?: { name: string; value?: string }[] };
+  const found = new Map<string, Map<string, string | undefined>>();
+  for (const doc of parseAllDocuments(out.stdout)) {
+    const o = doc.toJS() as { spec?: { template?: { spec?: { containers?: Container[] } } } } | null;
+    for (const c of o?.spec?.template?.spec?.containers ?? []) {
+      const command = c.args?.[0];
+      if (command) found.set(command, new Map((c.env ?? []).map((e) => [e.name, e.value])));
+    }
+  }
+  return found;
+}
+
+const defaults = env([]);
+
+for (const [name, path] of Object.entries(chartValues)) {
+  t.test(`${name} ← ${path}`, async (t) => {
+    const spec = declared[name];
+    const node = nodeAt(root, path.split("."));
+    if (!t.ok(spec, "a declared variable") || !spec || !t.ok(node, "a chart value") || !node) return;
+    const value = defaultOf(root, node);
+    if (ownDefaults[name]) t.not(String(value), shownDefault(spec), `the chart's own default: ${ownDefaults[name]}`);
+    else t.equal(String(value), shownDefault(spec), "the same default");
+    t.not(spec.parse(String(value)), undefined, "the program accepts the chart's default");
+    if (spec.min !== undefined && node.type === "integer") {
+      t.equal(node.minimum, spec.min, "the same minimum");
+      t.equal(node.maximum, spec.max, "the same maximum");
+    }
+    if (spec.choices) for (const choice of node.enum ?? []) t.ok(spec.choices.includes(String(choice)), `${String(choice)} is one the program takes`);
+
+    const readBy = readers(name).filter((command) => defaults.get(command)?.has(name));
+    t.ok(readBy.length > 0, `set on ${readBy.join(", ")}`);
+    const changed = another(spec, value);
+    const flag = /^\d+$/.test(changed) && node.type !== "string" ? "--set" : "--set-string";
+    const rendered = env([[flag, `${path}=${changed}`]]);
+    for (const command of readBy) {
+      t.ok(Object.hasOwn(commandVariables[command], name));
+      t.equal(rendered.get(command)?.get(name), changed, `${command} gets --set ${path}=${changed}`);
+    }
+  });
+}
