@@ -3,7 +3,7 @@
 // Every problem names the path, the rule and the offending value.
 import { Ajv, type ErrorObject } from "ajv";
 import type { Values } from "./generated/values.js";
-import { cpuCores, memoryBytes } from "./quantity.js";
+import { cpuCores, memoryBytes } from "../src/shared/quantity.js";
 import { resolve, type SchemaNode } from "./schema.js";
 
 export interface Problem {

@@ -224,18 +224,22 @@ timeoutSeconds: {{ .probe.timeoutSeconds }}
 failureThreshold: {{ .probe.failureThreshold }}
 {{- end }}
 
-{{/* A Kubernetes memory quantity as a NATS size: 1Gi → 1G (NATS sizes are binary), 500M → bytes. */}}
-{{- define "meme-generator.natsSize" -}}
+{{/*
+A memory quantity as a whole number of bytes: 64Mi, 1.5Gi (binary), 500M (decimal) or bytes. The
+program reads quantities the same way (src/shared/quantity.ts); both are held to
+test/quantity-cases.json.
+*/}}
+{{- define "meme-generator.bytes" -}}
 {{- $q := toString . }}
-{{- if regexMatch "^[0-9]+[KMGT]i$" $q }}{{ trimSuffix "i" $q }}
-{{- else if regexMatch "^[0-9]+$" $q }}{{ $q }}
-{{- else if regexMatch "^[0-9]+[kMGT]$" $q }}
-{{- $n := regexFind "^[0-9]+" $q | int64 }}
-{{- $unit := regexFind "[kMGT]$" $q }}
-{{- $pow := get (dict "k" 3 "M" 6 "G" 9 "T" 12) $unit }}
-{{- $bytes := $n }}{{ range until (int $pow) }}{{ $bytes = mul $bytes 10 }}{{ end }}{{ $bytes }}
-{{- else }}{{ fail (printf "nats sizes take a whole number with Ki, Mi, Gi, Ti, k, M, G or T (got %s)" $q) }}
+{{- if kindIs "float64" . }}{{ $q = printf "%.0f" . }}{{ if ne (float64 .) (floor .) }}{{ $q = toString . }}{{ end }}{{ end }}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$" $q) }}
+{{- fail (printf "%s is not a memory quantity: use a number with Ki, Mi, Gi, Ti, k, M, G or T, such as 64Mi" $q) }}
 {{- end }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $q }}
+{{- $scale := get (dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776) (trimPrefix $number $q) }}
+{{- $bytes := mulf $number $scale }}
+{{- if ne $bytes (floor $bytes) }}{{ fail (printf "%s is not a whole number of bytes" $q) }}{{ end }}
+{{- printf "%.0f" $bytes }}
 {{- end }}
 
 {{- define "meme-generator.hasPrometheusOperator" -}}

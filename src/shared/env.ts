@@ -1,6 +1,7 @@
 // Environment variables: one declaration per variable (rule, default, text),
 // read and validated at start. A bad value stops the process with one line that
 // names the variable and the rule.
+import { memoryBytes } from "./quantity.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -104,13 +105,11 @@ export function url(doc: string, fallback: string, schemes: readonly string[]): 
   };
 }
 
-/** A byte size written the way Kubernetes writes quantities: 64Ki, 256Mi, 1Gi (binary) or 500k, 8M, 1G (decimal). */
+/** A byte size written as a Kubernetes quantity: 64Ki, 256Mi, 1.5Gi (binary) or 500k, 8M, 1G (decimal), a whole number of bytes. */
 export function bytes(doc: string, fallback: string, min: number, max: number): Variable<number> {
-  const scales: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
   const parseSize = (raw: string) => {
-    const match = /^(\d+)([kKMGT]i?)?$/.exec(raw.trim());
-    const scale = scales[match?.[2] ?? ""];
-    return match && scale !== undefined ? Number(match[1]) * scale : undefined;
+    const value = memoryBytes(raw);
+    return value !== undefined && Number.isInteger(value) ? value : undefined;
   };
   return {
     doc,

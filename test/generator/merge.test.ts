@@ -1,6 +1,5 @@
 import t from "tap";
 import { delta, helmMerge } from "../../generator/merge.js";
-import { cpuCores, memoryBytes } from "../../generator/quantity.js";
 
 t.test("maps merge, lists and scalars replace, null deletes — as Helm merges values files", async (t) => {
   const base = { a: { b: 1, c: [1, 2], d: { e: "x" } }, f: true };
@@ -19,18 +18,4 @@ t.test("delta is the smallest overlay that turns the base into the values", asyn
   t.same(d, { a: { c: [1, 2, 3] }, d: "y", e: null });
   t.same(helmMerge(base, d), values, "merging the delta gives the values back");
   t.same(delta(base, structuredClone(base)), {}, "no difference, empty delta");
-});
-
-t.test("quantities", async (t) => {
-  t.equal(cpuCores("250m"), 0.25);
-  t.equal(cpuCores("1.5"), 1.5);
-  t.equal(cpuCores(2), 2);
-  t.equal(cpuCores("ten"), undefined);
-  t.equal(cpuCores(undefined), undefined);
-  t.equal(memoryBytes("64Mi"), 64 * 2 ** 20);
-  t.equal(memoryBytes("1G"), 1e9);
-  t.equal(memoryBytes(1024), 1024);
-  t.equal(memoryBytes("1.5Gi"), 1.5 * 2 ** 30);
-  t.equal(memoryBytes("lots"), undefined);
-  t.equal(memoryBytes(null), undefined);
 });

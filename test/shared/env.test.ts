@@ -46,7 +46,8 @@ t.test("sizes are Kubernetes quantities: binary with i, decimal without", async 
   t.equal(readEnv(spec, { S: "500k" }).S, 5e5);
   t.equal(readEnv(spec, { S: "1Gi" }).S, 2 ** 30);
   t.equal(readEnv(spec, { S: "2048" }).S, 2048);
-  for (const bad of ["2Gi", "10", "lots", "1.5Mi", "8MB", "2G"]) {
+  t.equal(readEnv(spec, { S: "1.5Mi" }).S, 1572864, "a decimal quantity that is a whole number of bytes, as the chart's schema allows");
+  for (const bad of ["2Gi", "10", "lots", "1.5Ki5", "8MB", "2G", "1.0001Ki"]) {
     t.throws(() => readEnv(spec, { S: bad }), { message: /^S must be a size such as 64Ki, 256Mi or 1Gi, from 1024 to 1073741824 bytes/ }, bad);
   }
   t.equal(shownDefault(spec.S), "64Ki");
