@@ -15,6 +15,7 @@ import { messageTypesSource, typesSource } from "./types.js";
 import { validateValues } from "./validate.js";
 import { commandVariables } from "../src/shared/variables.js";
 import { docSections, replaceSection } from "./docs.js";
+import { rules } from "./rules.js";
 
 export const profiles: Profile[] = [defaultProfile, demo, local, production];
 
@@ -192,6 +193,20 @@ export function variablesTemplate(): string {
   ].join("\n");
 }
 
+/** The rules across values, for the chart to evaluate at install (templates/validate.yaml). */
+export function rulesTemplate(): string {
+  return [
+    "{{/*",
+    "The rules across values that the schema cannot say, as JSON, evaluated by validate.yaml.",
+    "Generated from generator/rules.ts by `npm run gen-values -- --all`; edit the rules there, not this file.",
+    "*/}}",
+    '{{- define "meme-generator.rules" -}}',
+    JSON.stringify(rules),
+    "{{- end }}",
+    "",
+  ].join("\n");
+}
+
 /** Every generated file, path (relative to the repository) → content. */
 export async function generatedFiles(root: SchemaNode, base = repoPath(".")): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -199,6 +214,7 @@ export async function generatedFiles(root: SchemaNode, base = repoPath(".")): Pr
   files.set("src/generated/messages.ts", await messageTypesSource(loadSchema));
   files.set("chart/values.yaml", valuesYaml(root));
   files.set("chart/templates/_variables.tpl", variablesTemplate());
+  files.set("chart/templates/_rules.tpl", rulesTemplate());
   files.set("chart/values.schema.json", `${JSON.stringify(chartSchema(root), null, 2)}\n`);
   const readmePath = join(base, "chart/README.md");
   files.set("chart/README.md", chartReadme(root, existsSync(readmePath) ? readFileSync(readmePath, "utf8") : `${tableStart}\n${tableEnd}\n`));

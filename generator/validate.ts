@@ -3,7 +3,7 @@
 // Every problem names the path, the rule and the offending value.
 import { Ajv, type ErrorObject } from "ajv";
 import type { Values } from "./generated/values.js";
-import { cpuCores, memoryBytes } from "../src/shared/quantity.js";
+import { holds, rules, shownOperand, valueAt } from "./rules.js";
 import { resolve, type SchemaNode } from "./schema.js";
 
 export interface Problem {
@@ -29,12 +29,6 @@ const dotted = (instancePath: string) =>
     .slice(1)
     .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
     .join(".") || "(values)";
-
-function valueAt(values: unknown, path: string[]): unknown {
-  let node: unknown = values;
-  for (const key of path) node = (node as Record<string, unknown> | undefined)?.[key];
-  return node;
-}
 
 /** "A CPU quantity such as 250m." → "must be a CPU quantity such as 250m" */
 function ruleFromDescription(description: string): string {
@@ -97,107 +91,11 @@ export function schemaProblems(root: SchemaNode, values: unknown): Problem[] {
   return problems;
 }
 
-type Resources = { requests?: { cpu?: string | number; memory?: string | number }; limits?: { cpu?: string | number; memory?: string | number } };
-
-function resourceProblems(path: string, resources: Resources | undefined): Problem[] {
-  const out: Problem[] = [];
-  const checks = [
-    ["cpu", cpuCores],
-    ["memory", memoryBytes],
-  ] as const;
-  for (const [kind, amount] of checks) {
-    const request = resources?.requests?.[kind];
-    const limit = resources?.limits?.[kind];
-    if (request === undefined || limit === undefined) continue;
-    const r = amount(request);
-    const l = amount(limit);
-    if (r !== undefined && l !== undefined && r > l) {
-      out.push({ path: `${path}.requests.${kind}`, rule: `must not exceed limits.${kind} (${String(limit)})`, value: request });
-    }
-  }
-  return out;
-}
-
-/** Rules across fields; run on values that passed the schema. */
+/** Rules across fields (generator/rules.ts, which the chart evaluates too); run on values that passed the schema. */
 export function crossFieldProblems(v: Values): Problem[] {
-  const out: Problem[] = [];
-  const atLeast = (path: string, value: number, min: number, what: string) => {
-    if (value < min) out.push({ path, rule: `must be at least ${what} (${min})`, value });
-  };
-
-  const fe = v.frontend.autoscaling.hpa;
-  atLeast("frontend.autoscaling.hpa.maxReplicas", fe.maxReplicas, fe.minReplicas, "minReplicas");
-  if (fe.enabled && fe.targetCPUUtilizationPercentage === 0 && fe.targetMemoryUtilizationPercentage === 0) {
-    out.push({ path: "frontend.autoscaling.hpa", rule: "needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0", value: undefined });
-  }
-  if (fe.enabled && fe.targetCPUUtilizationPercentage > 0 && v.frontend.resources.requests?.cpu === undefined) {
-    out.push({ path: "frontend.resources.requests.cpu", rule: "is required while the HPA has a CPU target (utilization is relative to it)", value: undefined });
-  }
-  if (fe.enabled && fe.targetMemoryUtilizationPercentage > 0 && v.frontend.resources.requests?.memory === undefined) {
-    out.push({ path: "frontend.resources.requests.memory", rule: "is required while the HPA has a memory target (utilization is relative to it)", value: undefined });
-  }
-
-  const keda = v.backend.autoscaling.keda;
-  atLeast("backend.autoscaling.keda.maxReplicaCount", keda.maxReplicaCount, Math.max(1, keda.minReplicaCount), "minReplicaCount");
-  if (keda.activationLagThreshold >= keda.lagThreshold) {
-    out.push({ path: "backend.autoscaling.keda.activationLagThreshold", rule: `must be less than lagThreshold (${keda.lagThreshold})`, value: keda.activationLagThreshold });
-  }
-  const bh = v.backend.autoscaling.hpa;
-  atLeast("backend.autoscaling.hpa.maxReplicas", bh.maxReplicas, bh.minReplicas, "minReplicas");
-
-  const resourceBlocks: [string, Resources][] = [
-    ["frontend.resources", v.frontend.resources],
-    ["backend.resources", v.backend.resources],
-    ["provisioner.resources", v.provisioner.resources],
-    ["nats.resources", v.nats.resources],
-    ["nats.exporter.resources", v.nats.exporter.resources],
-    ["redis.resources", v.redis.resources],
-    ["redis.exporter.resources", v.redis.exporter.resources],
-  ];
-  for (const [path, resources] of resourceBlocks) out.push(...resourceProblems(path, resources));
-
-  const vpa = v.redis.autoscaling.vpa;
-  const bounds = [
-    ["cpu", cpuCores],
-    ["memory", memoryBytes],
-  ] as const;
-  for (const [kind, amount] of bounds) {
-    const min = vpa.minAllowed[kind];
-    const max = vpa.maxAllowed[kind];
-    const lo = amount(min);
-    const hi = amount(max);
-    if (lo !== undefined && hi !== undefined && lo > hi) {
-      out.push({ path: `redis.autoscaling.vpa.minAllowed.${kind}`, rule: `must not exceed maxAllowed.${kind} (${String(max)})`, value: min });
-    }
-  }
-  if (v.redis.mode === "operator" && vpa.enabled && vpa.controlledValues !== "RequestsOnly") {
-    out.push({
-      path: "redis.autoscaling.vpa.controlledValues",
-      rule: "must be RequestsOnly in operator mode: the operator sets maxmemory from the limit it wrote, so the VPA must leave limits alone",
-      value: vpa.controlledValues,
-    });
-  }
-  if (v.redis.mode !== "external" && v.redis.resources.limits?.memory === undefined) {
-    out.push({ path: "redis.resources.limits.memory", rule: "is required: maxmemory is a percentage of it", value: undefined });
-  }
-  if (v.redis.mode === "external" && v.redis.external.url === "") {
-    out.push({ path: "redis.external.url", rule: "is required when redis.mode is external", value: "" });
-  }
-
-  if (v.nats.enabled) {
-    if (v.queue.replicas > v.nats.replicas) {
-      out.push({ path: "queue.replicas", rule: `must not exceed nats.replicas (${v.nats.replicas})`, value: v.queue.replicas });
-    }
-    if (v.nats.terminationGracePeriodSeconds <= v.nats.lameDuckDurationSeconds) {
-      out.push({ path: "nats.terminationGracePeriodSeconds", rule: `must exceed lameDuckDurationSeconds (${v.nats.lameDuckDurationSeconds})`, value: v.nats.terminationGracePeriodSeconds });
-    }
-  } else {
-    if (v.nats.external.url === "") out.push({ path: "nats.external.url", rule: "is required when nats.enabled is false", value: "" });
-    if (keda.enabled && keda.monitoringEndpoint === "" && v.nats.external.monitoringEndpoint === "") {
-      out.push({ path: "nats.external.monitoringEndpoint", rule: "is required when nats.enabled is false and KEDA reads the lag (or set backend.autoscaling.keda.monitoringEndpoint)", value: "" });
-    }
-  }
-  return out;
+  return rules
+    .filter((rule) => (rule.when ?? []).every((c) => holds(v, c)) && !holds(v, rule.check))
+    .map((rule) => ({ path: rule.path, rule: rule.rule.replace("{b}", shownOperand(v, rule)), value: rule.showValue === false ? undefined : valueAt(v, rule.path.split(".")) }));
 }
 
 export function validateValues(root: SchemaNode, values: unknown): Values {
