@@ -17,6 +17,11 @@ const ownDefaults: Record<string, string> = {
   NATS_CONNECT_TIMEOUT: "the hook Job waits longer, for a NATS that starts with the release",
 };
 
+/** What another value of a path needs beside it, so that no rule across values refuses it. */
+const alongside: Record<string, [flag: "--set" | "--set-string", assignment: string][]> = {
+  "queue.replicas": [["--set", "nats.replicas=3"]],
+};
+
 /** A valid value other than the default, to see it arrive. */
 function another(spec: Variable<unknown>, current: unknown): string {
   if (spec.choices) return spec.choices.find((c) => c !== current && c !== "silent") ?? String(current);
@@ -62,7 +67,7 @@ for (const [name, path] of Object.entries(chartValues)) {
     t.ok(readBy.length > 0, `set on ${readBy.join(", ")}`);
     const changed = another(spec, value);
     const flag = /^\d+$/.test(changed) && node.type !== "string" ? "--set" : "--set-string";
-    const rendered = env([[flag, `${path}=${changed}`]]);
+    const rendered = env([[flag, `${path}=${changed}`], ...(alongside[path] ?? [])]);
     for (const command of readBy) {
       t.ok(Object.hasOwn(commandVariables[command], name));
       t.equal(rendered.get(command)?.get(name), changed, `${command} gets --set ${path}=${changed}`);
