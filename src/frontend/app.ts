@@ -131,6 +131,9 @@ export class RateLimiter {
   }
 }
 
+/** Paths that load shedding never refuses. */
+const UNSHED = new Set(["/healthz", "/readyz"]);
+
 export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, metrics: FrontendMetrics): Promise<FastifyInstance> {
   const { js, hub, log } = deps;
   const redis = deps.redis as WithScript;
@@ -145,16 +148,17 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
 
   app.addHook("onRequest", async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
-    if (request.url.startsWith("/api/events")) return;
+    // Event streams are long by nature, and probes are never shed: a full frontend is still alive and says whether it is ready.
+    if (request.url.startsWith("/api/events") || UNSHED.has(request.url)) return;
     if (inflight >= settings.maxInflight) {
       reply.header("retry-after", "1");
       return problem(reply, 503, "overloaded", "the frontend is at capacity; try again in a second");
     }
     inflight++;
-    (request as { counted?: boolean }).counted = true;
+    // The response closes however the request ends: answered, aborted by the client, or its socket lost mid-body.
+    reply.raw.once("close", () => inflight--);
   });
   app.addHook("onResponse", async (request, reply) => {
-    if ((request as { counted?: boolean }).counted) inflight--;
     const route = request.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);

@@ -52,7 +52,7 @@ export const frontend = {
   PORT: integer("HTTP port of the API, the server-sent events and the web UI.", 8080, 1, 65535),
   RATE_LIMIT_PER_MINUTE: integer("Memes one client address may submit per minute; 0 turns the limit off.", 0, 0, 100000),
   BURST_MAX: integer("Largest burst the web UI's burst control may submit; 0 hides the control.", 50, 0, 1000),
-  MAX_INFLIGHT_REQUESTS: integer("HTTP requests handled at once before new ones are shed with 503 (event streams excluded).", 500, 1, 100000),
+  MAX_INFLIGHT_REQUESTS: integer("HTTP requests handled at once before new ones are shed with 503 (event streams and the probes excluded); a request gives its slot back however it ends, aborted too.", 500, 1, 100000),
   SHUTDOWN_DELAY: integer("Seconds a stopping frontend stays up but unready, so load balancers stop sending before it closes.", 5, 0, 300),
 };
 

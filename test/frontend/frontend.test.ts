@@ -1,6 +1,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { pino } from "pino";
+import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
@@ -276,6 +277,26 @@ t.test("readiness follows the NATS connection", async (t) => {
   await stack.nats.start();
   await until("ready again", async () => ((await fetch(`${fe.base}/readyz`)).status === 200 ? true : undefined), 15000);
   t.pass("unready while NATS was away, ready once it came back");
+});
+
+t.test("requests aborted mid-body give their slots back; probes are never shed", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack, { MAX_INFLIGHT_REQUESTS: "20" });
+  const status = async (path: string) => (await fetch(`${fe.base}${path}`)).status;
+  // 40 submits whose bodies never complete: the first 20 hold the slots, the rest are shed.
+  const sockets = Array.from({ length: 40 }, () =>
+    connect(fe.port, "127.0.0.1", function (this: Socket) {
+      this.write('POST /api/memes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prom');
+    }).on("error", () => undefined),
+  );
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  await until("every slot held", async () => ((await status("/api/stats")) === 503 ? true : undefined), 10000);
+  t.equal(await status("/healthz"), 200, "liveness answers while every slot is held");
+  t.equal(await status("/readyz"), 200, "and so does readiness");
+  for (const socket of sockets) socket.destroy();
+  await until("the slots back", async () => ((await status("/api/stats")) === 200 ? true : undefined), 10000);
+  const created = await post(fe.base, { prompt: "after forty aborted requests" });
+  t.equal(created.status, 202, "a submit goes through again");
 });
 
 t.test("shutdown: unready first, then closed", async (t) => {
