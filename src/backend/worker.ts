@@ -322,6 +322,9 @@ export class Worker {
     clearInterval(this.heartbeat);
     // A fetch in progress ends with its batch; one still being set up while NATS is away may not, and a
     // stopping worker must exit anyway.
-    await Promise.race([this.loop, sleep(Math.max(1000, deadline - Date.now()))]);
+    const giveUp = new AbortController();
+    await Promise.race([this.loop, sleep(Math.max(1000, deadline - Date.now()), undefined, { signal: giveUp.signal }).catch(() => undefined)]);
+    // The loser's timer must not keep an idle process alive until the deadline.
+    giveUp.abort();
   }
 }

@@ -36,3 +36,25 @@ for (const command of ["backend", "frontend"]) {
     t.equal(code, 0, `${command} exited 0 after SIGTERM with NATS away (${((Date.now() - sent) / 1000).toFixed(1)} s)`);
   });
 }
+
+// An idle worker, or `start` with nothing to do, stops at once on Ctrl-C: nothing it waits for is left.
+for (const command of ["backend", "start"]) {
+  t.test(`${command}: Ctrl-C when idle exits at once, not after SHUTDOWN_TIMEOUT`, async (t) => {
+    const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
+    const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url, SHUTDOWN_TIMEOUT: "20" };
+    await provision(env);
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort) }, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    await waitReady(command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`);
+    const sent = Date.now();
+    child.kill("SIGINT");
+    const code = await Promise.race([exited, sleep(15_000).then(() => "still running")]);
+    const seconds = (Date.now() - sent) / 1000;
+    t.equal(code, 0, `${command} exited 0 (${seconds.toFixed(1)} s)`);
+    t.ok(seconds < 10, `well before the 20 s SHUTDOWN_TIMEOUT (${seconds.toFixed(1)} s)`);
+  });
+}
