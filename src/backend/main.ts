@@ -36,7 +36,17 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
     { nc, js: jetstream(nc), redis, pool, metrics, log },
   );
   await worker.start();
-  const server = await startMetricsServer(v.METRICS_PORT, metrics.registry, worker, log);
+  let server: Awaited<ReturnType<typeof startMetricsServer>>;
+  try {
+    server = await startMetricsServer(v.METRICS_PORT, metrics.registry, worker, log);
+  } catch (error) {
+    // Nothing started may outlive a start that failed: the process must be able to exit.
+    await worker.stop();
+    await pool.close();
+    await nc.close();
+    redis.disconnect();
+    throw error;
+  }
   log.info({ workerId: worker.id, concurrency: v.WORKER_CONCURRENCY, renderThreads: pool.size, metricsPort: v.METRICS_PORT }, "worker started");
 
   const stop = async () => {

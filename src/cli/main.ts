@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, shownDefault, type Variable } from "../shared/env.js";
+import { PortInUseError } from "../shared/listen.js";
 import { NatsUnavailableError } from "../shared/nats.js";
 import { projectRoot } from "../shared/project.js";
 import { LoadUsageError } from "../load/load.js";
@@ -83,7 +84,7 @@ async function commandHelp(name: CommandName, command: Command): Promise<string>
 
 /** Errors that a user can act on are one line; anything else is a bug and keeps its stack. */
 function describe(error: unknown): string {
-  const actionable = [ConfigError, NatsUnavailableError, QueueConfigError, MissingBinaryError, LoadUsageError, SmokeFailure];
+  const actionable = [ConfigError, NatsUnavailableError, QueueConfigError, MissingBinaryError, LoadUsageError, SmokeFailure, PortInUseError];
   if (actionable.some((kind) => error instanceof kind)) return (error as Error).message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

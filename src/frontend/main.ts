@@ -5,6 +5,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../shared/env.js";
 import { createLogger } from "../shared/log.js";
+import { listenOn } from "../shared/listen.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
@@ -40,8 +41,18 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     { nc, js: jetstream(nc), redis, hub, log, ready },
     metrics,
   );
-  await app.listen({ port: v.PORT, host });
-  const metricsServer = await startMetricsServer(v.METRICS_PORT, metrics.registry, { ready, reason }, log, host);
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;
+  try {
+    await listenOn(app, v.PORT, host, "PORT");
+    metricsServer = await startMetricsServer(v.METRICS_PORT, metrics.registry, { ready, reason }, log, host);
+  } catch (error) {
+    // Nothing started may outlive a start that failed: the process must be able to exit.
+    hub.stop();
+    await app.close();
+    await nc.close();
+    redis.disconnect();
+    throw error;
+  }
   const port = (app.server.address() as { port: number }).port;
   log.info({ port, metricsPort: v.METRICS_PORT }, `frontend listening on http://localhost:${port}`);
 

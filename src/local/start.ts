@@ -73,7 +73,13 @@ export async function startLocal(env: NodeJS.ProcessEnv, say: Say) {
     const { startBackend } = await import("../backend/main.js");
     const { startFrontend } = await import("../frontend/main.js");
     const backend = await startBackend({ ...childEnv, METRICS_PORT: String(await freePort()) });
-    const web = await startFrontend({ ...childEnv, METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" });
+    let web: Awaited<ReturnType<typeof startFrontend>>;
+    try {
+      web = await startFrontend({ ...childEnv, METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" });
+    } catch (error) {
+      await backend.stop();
+      throw error;
+    }
     say(`meme-generator is running: open http://localhost:${web.port} (Ctrl-C stops everything)`);
     return {
       port: web.port,

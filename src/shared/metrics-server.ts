@@ -3,6 +3,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { listenOn } from "./listen.js";
 
 export interface Probe {
   /** False while the process cannot do its work (NATS or Redis away, or shutting down). */
@@ -23,6 +24,6 @@ export async function startMetricsServer(port: number, registry: Registry, probe
     reply.header("content-type", registry.contentType);
     return registry.metrics();
   });
-  await app.listen({ port, host });
+  await listenOn(app, port, host, "METRICS_PORT");
   return app;
 }

@@ -3,6 +3,7 @@
 // server was stopped, and must exit 0 within their shutdown budget instead of
 // waiting for a server that is not coming back.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { provision } from "../../src/provision/provision.js";
@@ -56,5 +57,30 @@ for (const command of ["backend", "start"]) {
     const seconds = (Date.now() - sent) / 1000;
     t.equal(code, 0, `${command} exited 0 (${seconds.toFixed(1)} s)`);
     t.ok(seconds < 10, `well before the 20 s SHUTDOWN_TIMEOUT (${seconds.toFixed(1)} s)`);
+  });
+}
+
+// A taken port is one line naming it and the variable that sets it, exit 1, and nothing left running.
+for (const [command, variable] of [["frontend", "PORT"], ["start", "PORT"], ["backend", "METRICS_PORT"]] as const) {
+  t.test(`${command}: a taken ${variable} is one line and exit 1`, async (t) => {
+    const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
+    const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url };
+    await provision(env);
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, resolve));
+    t.teardown(() => holder.close());
+    const taken = (holder.address() as { port: number }).port;
+    const ports = { PORT: String(await freePort()), METRICS_PORT: String(await freePort()), [variable]: String(taken) };
+    const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, ...ports }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    const code = await Promise.race([exited, sleep(20_000).then(() => "still running")]);
+    t.equal(code, 1, "exits 1 by itself");
+    const lines = stderr.split("\n").filter((line) => line && !line.startsWith("start: "));
+    t.same(lines, [`meme-generator ${command}: port ${taken} is already in use: stop what holds it, or set ${variable} to a free port`]);
   });
 }
