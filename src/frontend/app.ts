@@ -164,8 +164,11 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
   app.setNotFoundHandler((request, reply) => problem(reply, 404, "not_found", `no route ${request.method} ${request.url}`));
+  // A foreign page can post text/plain, a form or multipart without a preflight: only JSON is a submit.
+  app.removeContentTypeParser("text/plain");
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     const status = error.statusCode ?? 500;
+    if (status === 415) return problem(reply, 415, "unsupported_media_type", "a meme is submitted as application/json");
     if (status >= 500) log.error({ err: error }, "request failed");
     return problem(reply, status, status >= 500 ? "internal" : "bad_request", status >= 500 ? "something went wrong on our side" : error.message);
   });

@@ -142,6 +142,23 @@ t.test("the API with app.inject: validation, errors, headers", async (t) => {
   t.equal((await inject("GET", "/readyz")).statusCode, 200);
 });
 
+t.test("only JSON bodies are submits: what a foreign page can post without a preflight is refused", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  const body = JSON.stringify({ prompt: "cross-site" });
+  const send = (headers: Record<string, string>) => fe.app.inject({ method: "POST", url: "/api/memes", headers, payload: body });
+  for (const type of ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+    const refused = await send({ "content-type": type });
+    t.equal(refused.statusCode, 415, type);
+    t.same(refused.json(), { error: "unsupported_media_type", message: "a meme is submitted as application/json" }, type);
+    t.equal(refused.headers["x-content-type-options"], "nosniff", `${type}: with the security headers`);
+  }
+  const untyped = await fe.app.inject({ method: "POST", url: "/api/memes", payload: Buffer.from(body) });
+  t.equal(untyped.statusCode, 415, "a body without a content type");
+  t.equal((await send({ "content-type": "application/json; charset=utf-8" })).statusCode, 202, "JSON with a charset is a submit");
+  t.equal((await send({ "content-type": "application/json" })).statusCode, 202);
+});
+
 t.test("the rate limit slides over the last minute and forgets idle clients", async (t) => {
   const limiter = new RateLimiter(2);
   t.equal(limiter.take("a", 0), 0);
