@@ -49,6 +49,25 @@ export function templateFor(prompt: string): TemplateName {
   return templateNames[hash(prompt.toLocaleUpperCase("en")).readUInt32BE(0) % templateNames.length] as TemplateName;
 }
 
+/** Characters XML (and so the SVG a meme is drawn from) cannot hold; tab, line feed and return are folded to spaces before. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f\ufffe\uffff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Characters that take no room: a prompt of only these and spaces shows nothing. */
+const INVISIBLE = /[\u200b-\u200d\u2060\ufeff\u00ad]/g;
+
+const codePoint = (char: string) => `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** Why a normalised prompt cannot become a meme, or undefined when it can. */
+function unshowableIn(prompt: string): string | undefined {
+  const control = CONTROL.exec(prompt)?.[0];
+  if (control !== undefined) return `prompt contains the control character ${codePoint(control)}, which a meme cannot show`;
+  const lone = LONE_SURROGATE.exec(prompt)?.[0];
+  if (lone !== undefined) return `prompt contains a lone surrogate (${codePoint(lone)}), which is no character`;
+  if (prompt.length > 0 && prompt.replace(INVISIBLE, "").trim() === "") return "prompt has no visible characters";
+  return undefined;
+}
+
 /**
  * Validates and normalises a request from a JSON body or a raw message. The id
  * comes from the payload, else from the Nats-Msg-Id header, else a new one, so
@@ -70,6 +89,8 @@ export function parseRequest(input: unknown, headerId?: string): ParsedRequest {
   }
   const id = body.id ?? headerId ?? randomUUID();
   const prompt = body.prompt.trim().replace(/\s+/g, " ");
+  const unshowable = unshowableIn(prompt);
+  if (unshowable) return { ok: false, id, error: unshowable };
   if (prompt.length === 0 || prompt.length > PROMPT_MAX) {
     return { ok: false, id, error: `prompt must be 1–${PROMPT_MAX} characters after trimming (got ${prompt.length})` };
   }

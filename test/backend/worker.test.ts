@@ -153,7 +153,10 @@ for (const flavour of natsFlavours) {
       stack.nc.publish("meme.request", "{not json", { headers: h });
       const badId = randomUUID();
       stack.nc.publish("meme.request", JSON.stringify({ id: badId, prompt: "   " }));
-      const [broken, blank] = await stack.waitForResults([id, badId]);
+      const controlId = randomUUID();
+      stack.nc.publish("meme.request", JSON.stringify({ id: controlId, prompt: "nul\u0000" }));
+      const [broken, blank, control] = await stack.waitForResults([id, badId, controlId]);
+      t.match(control, { id: controlId, status: "failed", error: "prompt contains the control character U+0000, which a meme cannot show" }, "answered on its first delivery");
       t.match(broken, { id, status: "failed", error: "the request is not JSON" });
       t.match(blank, { id: badId, status: "failed", error: "prompt must be 1–200 characters after trimming (got 0)" });
       await sleep(200);

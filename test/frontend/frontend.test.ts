@@ -142,7 +142,7 @@ t.test("the API with app.inject: validation, errors, headers", async (t) => {
   t.equal((await inject("GET", "/readyz")).statusCode, 200);
 });
 
-t.test("only JSON bodies are submits: what a foreign page can post without a preflight is refused", async (t) => {
+t.test("only JSON bodies are submits (a foreign page can post others without a preflight), and only prompts a meme can show", async (t) => {
   const stack = await startStack(t, "pinned");
   const fe = await frontendFor(t, stack);
   const body = JSON.stringify({ prompt: "cross-site" });
@@ -157,6 +157,11 @@ t.test("only JSON bodies are submits: what a foreign page can post without a pre
   t.equal(untyped.statusCode, 415, "a body without a content type");
   t.equal((await send({ "content-type": "application/json; charset=utf-8" })).statusCode, 202, "JSON with a charset is a submit");
   t.equal((await send({ "content-type": "application/json" })).statusCode, 202);
+  const submit = (prompt: string) => fe.app.inject({ method: "POST", url: "/api/memes", payload: { prompt } });
+  const control = await submit("a\u0000b");
+  t.equal(control.statusCode, 400, "a control character is refused at the door");
+  t.same(control.json(), { error: "invalid_request", message: "prompt contains the control character U+0000, which a meme cannot show" });
+  t.equal((await submit("\u200b\u200b")).statusCode, 400, "so is a prompt of zero-width characters");
 });
 
 t.test("the rate limit slides over the last minute and forgets idle clients", async (t) => {

@@ -48,6 +48,17 @@ t.test("invalid requests say what is wrong and keep whatever id they can", async
   t.match(noId, { ok: false, id: /^[0-9a-f-]{36}$/ });
 });
 
+t.test("a prompt a meme cannot show is refused with the reason", async (t) => {
+  const id = "0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01";
+  t.same(parseRequest({ id, prompt: "nul\u0000here" }), { ok: false, id, error: "prompt contains the control character U+0000, which a meme cannot show" });
+  t.same(parseRequest({ id, prompt: "bell\u0007" }), { ok: false, id, error: "prompt contains the control character U+0007, which a meme cannot show" });
+  t.same(parseRequest({ id, prompt: "half \ud800 pair" }), { ok: false, id, error: "prompt contains a lone surrogate (U+D800), which is no character" });
+  t.same(parseRequest({ id, prompt: "\u200b\u200c \u2060\ufeff" }), { ok: false, id, error: "prompt has no visible characters" });
+  t.same(parseRequest({ id, prompt: "\u3000\u00a0" }), { ok: false, id, error: "prompt must be 1–200 characters after trimming (got 0)" });
+  t.match(parseRequest({ id, prompt: "tabs\tand\nnew lines | fold" }), { ok: true, request: { prompt: "tabs and new lines | fold" } });
+  t.match(parseRequest({ id, prompt: "emoji 🚀 and ünïcödé" }), { ok: true, request: { prompt: "emoji 🚀 and ünïcödé" } });
+});
+
 t.test("the request schema states the contract's templates and id rule", async (t) => {
   const schema = loadMessageSchema("meme-request") as { properties: { template: { enum: string[] }; id: { pattern: string } } };
   t.same(schema.properties.template.enum, [...templateNames]);
