@@ -2,7 +2,7 @@
 // what it holds and exits 0.
 import { jetstream } from "@nats-io/jetstream";
 import { readEnv } from "../shared/env.js";
-import { createLogger } from "../shared/log.js";
+import { createLogger, logUnhandledRejections } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
@@ -57,12 +57,13 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
     redis.disconnect();
     log.info({ workerId: worker.id }, "worker stopped");
   };
-  return { worker, metrics, server, stop };
+  return { worker, metrics, server, stop, log };
 }
 
 /** Runs until a signal; resolves with the exit code. */
 export async function runBackend(): Promise<number> {
   const backend = await startBackend();
+  logUnhandledRejections(backend.log);
   await untilStopSignal();
   await backend.stop();
   return 0;

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
 import { keys, resultSubject, subjects, WORKER_GONE_MS } from "../shared/contract.js";
 import { parseRequest } from "../shared/messages.js";
+import { guarded } from "../shared/nats.js";
 
 const THROUGHPUT_WINDOW_MS = 10_000;
 
@@ -46,34 +47,22 @@ export class Hub {
   ) {}
 
   start(): void {
-    const { nc } = this.deps;
+    const { nc, log } = this.deps;
     this.subscriptions.push(
-      nc.subscribe(`${this.settings.responseSubject}.>`, {
-        callback: (error, msg) => {
-          if (error) return;
-          try {
-            this.onResult(msg.json<MemeResult>());
-          } catch {
-            this.deps.log.warn({ subject: msg.subject }, "unreadable result ignored");
-          }
-        },
-      }),
+      nc.subscribe(`${this.settings.responseSubject}.>`, { callback: guarded(log, "result", (msg) => this.onResult(msg.json<MemeResult>())) }),
       nc.subscribe(subjects.heartbeat, {
-        callback: (error, msg) => {
-          if (error) return;
-          try {
-            const beat = msg.json<WorkerHeartbeat>();
-            if (typeof beat.workerId === "string") this.workers.set(beat.workerId, { ...beat, seenAt: Date.now() });
-          } catch {
-            // a malformed heartbeat says nothing about any worker
-          }
-        },
+        callback: guarded(log, "heartbeat", (msg) => {
+          const beat = msg.json<WorkerHeartbeat>();
+          if (typeof beat.workerId === "string") this.workers.set(beat.workerId, { ...beat, seenAt: Date.now() });
+        }),
       }),
       nc.subscribe(subjects.maxDeliveries(this.settings.stream, this.settings.consumer), {
         queue: "meme-generator-frontend",
-        callback: (error, msg) => {
-          if (!error) void this.onExhausted(msg.json<{ stream_seq: number; deliveries: number }>());
-        },
+        callback: guarded(log, "max-deliveries advisory", (msg) => {
+          const advisory = msg.json<{ stream_seq?: unknown; deliveries?: unknown }>();
+          if (!Number.isSafeInteger(advisory.stream_seq) || !Number.isSafeInteger(advisory.deliveries)) throw new Error("not an advisory of the server");
+          return this.onExhausted(advisory as { stream_seq: number; deliveries: number });
+        }),
       }),
     );
     void this.poll();

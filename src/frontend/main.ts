@@ -4,7 +4,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../shared/env.js";
-import { createLogger } from "../shared/log.js";
+import { createLogger, logUnhandledRejections } from "../shared/log.js";
 import { listenOn } from "../shared/listen.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
@@ -67,11 +67,12 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     redis.disconnect();
     log.info("frontend stopped");
   };
-  return { app, hub, metrics, port, stop, ready };
+  return { app, hub, metrics, port, stop, ready, log };
 }
 
 export async function runFrontend(): Promise<number> {
   const frontendProcess = await startFrontend();
+  logUnhandledRejections(frontendProcess.log);
   await untilStopSignal();
   await frontendProcess.stop();
   return 0;

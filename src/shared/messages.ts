@@ -5,7 +5,7 @@ import { hash as digest, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { MemeRequest } from "../generated/messages.js";
-import { keys, PROMPT_MAX, templateNames, type TemplateName } from "./contract.js";
+import { isRequestId, keys, PROMPT_MAX, templateNames, type TemplateName } from "./contract.js";
 import { projectRoot } from "./project.js";
 
 /** Bumped whenever the same request would render different bytes, so cached images are not reused. */
@@ -74,20 +74,26 @@ function unshowableIn(prompt: string): string | undefined {
  * that even an unreadable message can be answered.
  */
 export function parseRequest(input: unknown, headerId?: string): ParsedRequest {
+  // An id becomes part of a subject and of Redis keys: only one that passes the id rule is ever used.
+  const header = isRequestId(headerId) ? headerId : undefined;
   let body = input;
   if (typeof input === "string" || input instanceof Uint8Array) {
     const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
     try {
       body = JSON.parse(text);
     } catch {
-      return { ok: false, id: headerId ?? randomUUID(), error: "the request is not JSON" };
+      return { ok: false, id: header ?? randomUUID(), error: "the request is not JSON" };
     }
   }
-  const claimedId = typeof body === "object" && body !== null && typeof (body as { id?: unknown }).id === "string" ? (body as { id: string }).id : undefined;
+  const claimed = typeof body === "object" && body !== null ? (body as { id?: unknown }).id : undefined;
+  const safe = isRequestId(claimed) ? claimed : header;
   if (!validateRequest(body)) {
-    return { ok: false, id: headerId ?? claimedId ?? randomUUID(), error: describe(validateRequest.errors ?? []) };
+    return { ok: false, id: safe ?? randomUUID(), error: describe(validateRequest.errors ?? []) };
   }
-  const id = body.id ?? headerId ?? randomUUID();
+  if (body.id === undefined && headerId !== undefined && header === undefined) {
+    return { ok: false, id: randomUUID(), error: `the Nats-Msg-Id header ${JSON.stringify(headerId)} is not a request id (a UUID)` };
+  }
+  const id = body.id ?? header ?? randomUUID();
   const prompt = body.prompt.trim().replace(/\s+/g, " ");
   const unshowable = unshowableIn(prompt);
   if (unshowable) return { ok: false, id, error: unshowable };

@@ -1,5 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export class NatsUnavailableError extends Error {
@@ -54,4 +55,21 @@ export async function drainWithin(nc: NatsConnection, timeoutMs: number): Promis
   await Promise.race([nc.drain().catch(() => undefined), expired]);
   clearTimeout(timer);
   if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}
+
+/**
+ * A subscription callback that nothing a message contains can break: a handler that throws, or
+ * whose promise rejects, is logged, and the connection's reader goes on with the next message.
+ */
+export function guarded(log: Logger, what: string, handle: (msg: Msg) => void | Promise<void>): (error: Error | null, msg: Msg) => void {
+  const report = (error: unknown, msg: Msg) => log.warn({ err: error, subject: msg.subject }, `${what}: message ignored`);
+  return (error, msg) => {
+    if (error) return;
+    try {
+      const pending = handle(msg);
+      if (pending) pending.catch((failure: unknown) => report(failure, msg));
+    } catch (failure) {
+      report(failure, msg);
+    }
+  };
 }

@@ -153,6 +153,10 @@ for (const flavour of natsFlavours) {
       stack.nc.publish("meme.request", "{not json", { headers: h });
       const badId = randomUUID();
       stack.nc.publish("meme.request", JSON.stringify({ id: badId, prompt: "   " }));
+      stack.nc.publish("meme.request", JSON.stringify({ id: "a b", prompt: "not a subject token" }));
+      const bad = headers();
+      bad.set("Nats-Msg-Id", "a.b c");
+      stack.nc.publish("meme.request", JSON.stringify({ prompt: "header id with subject characters" }), { headers: bad });
       const controlId = randomUUID();
       stack.nc.publish("meme.request", JSON.stringify({ id: controlId, prompt: "nul\u0000" }));
       const [broken, blank, control] = await stack.waitForResults([id, badId, controlId]);

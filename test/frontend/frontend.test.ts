@@ -10,7 +10,7 @@ import { Hub } from "../../src/frontend/hub.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
 import { readEvents } from "../../src/load/events.js";
-import { keys, RECENT_MAX } from "../../src/shared/contract.js";
+import { keys, RECENT_MAX, subjects } from "../../src/shared/contract.js";
 import { freePort, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -289,6 +289,20 @@ for (const flavour of natsFlavours)
     await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined));
     t.equal(await stack.lag(), 0);
   });
+
+t.test("malformed messages on the bus do not stop a frontend's NATS reader", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  const advisory = subjects.maxDeliveries("MEMES", "meme-generator");
+  for (const [subject, payload] of [[advisory, "not json"], [advisory, "{}"], [advisory, '{"stream_seq":"1; drop","deliveries":5}'], [`${subjects.response}.x`, "not json"], [subjects.heartbeat, "[]"]] as const) {
+    stack.nc.publish(subject, payload);
+  }
+  await stack.nc.flush();
+  const started = Date.now();
+  const created = await post(fe.base, { prompt: "after the garbage" });
+  t.equal(created.status, 202, `a submit still goes through (${Date.now() - started} ms)`);
+  t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
+});
 
 t.test("readiness follows the NATS connection", async (t) => {
   const stack = await startStack(t, "pinned");

@@ -1,5 +1,8 @@
 // Pieces of the running system for integration tests: servers, the queue,
 // and a listener that collects results as the frontend would.
+import { pino } from "pino";
+import { subjects } from "../../src/shared/contract.js";
+import { guarded } from "../../src/shared/nats.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -36,11 +39,11 @@ export async function startStack(t: Teardown, flavour: NatsFlavour, extraEnv: Re
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
   const results = new Map<string, MemeResult>();
-  nc.subscribe("meme.response.>", {
-    callback: (_error, msg) => {
+  nc.subscribe(`${subjects.response}.>`, {
+    callback: guarded(pino({ level: "silent" }), "result", (msg) => {
       const result = msg.json<MemeResult>();
       results.set(result.id, result);
-    },
+    }),
   });
   await nc.flush();
   return {

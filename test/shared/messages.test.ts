@@ -48,6 +48,16 @@ t.test("invalid requests say what is wrong and keep whatever id they can", async
   t.match(noId, { ok: false, id: /^[0-9a-f-]{36}$/ });
 });
 
+t.test("an id that breaks the id rule is never used, from the payload or the header", async (t) => {
+  const fromPayload = parseRequest(JSON.stringify({ id: "a b", prompt: "x" }));
+  t.match(fromPayload, { ok: false, id: ID_PATTERN, error: /^id must match pattern/ });
+  t.not((fromPayload as { id: string }).id, "a b");
+  t.match(parseRequest(JSON.stringify({ prompt: "x" }), "a b"), { ok: false, id: ID_PATTERN, error: 'the Nats-Msg-Id header "a b" is not a request id (a UUID)' });
+  t.match(parseRequest("{nope", "meme.>"), { ok: false, id: ID_PATTERN, error: "the request is not JSON" });
+  const id = "0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01";
+  t.match(parseRequest(JSON.stringify({ id, prompt: "x" }), "a b"), { ok: true, request: { id } }, "a good payload id wins over a bad header");
+});
+
 t.test("a prompt a meme cannot show is refused with the reason", async (t) => {
   const id = "0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01";
   t.same(parseRequest({ id, prompt: "nul\u0000here" }), { ok: false, id, error: "prompt contains the control character U+0000, which a meme cannot show" });
