@@ -10,30 +10,39 @@ import { provision } from "../../src/provision/provision.js";
 import { projectRoot } from "../../src/shared/project.js";
 import { join } from "node:path";
 import { waitReady } from "../../src/local/servers.js";
-import { freePort, startNats, startRedis } from "../harness/servers.js";
+import { freePort, startNats, startRedis, type Teardown } from "../harness/servers.js";
 
 const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
 
+/** NATS and Redis of the test's own, the queue provisioned, and `command` started as the container starts it, killed at teardown. */
+async function startCommand(t: Teardown, command: string, settings: Record<string, string>, ports: { PORT?: string; METRICS_PORT?: string } = {}) {
+  const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
+  const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url, ...settings };
+  await provision(env);
+  const port = ports.PORT ?? String(await freePort());
+  const metricsPort = ports.METRICS_PORT ?? String(await freePort());
+  const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, PORT: port, METRICS_PORT: metricsPort }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  const ready = () => waitReady(command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`);
+  return { nats, child, ready, stderr: () => stderr, exit: (ms: number) => Promise.race([exited, sleep(ms).then(() => "still running")]) };
+}
+
 for (const command of ["backend", "frontend"]) {
   t.test(`${command}: SIGTERM after NATS is gone`, async (t) => {
-    const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
-    const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url, SHUTDOWN_TIMEOUT: "3", SHUTDOWN_DELAY: "0" };
-    await provision(env);
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort) }, stdio: "ignore" });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    const probe = command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`;
-    await waitReady(probe);
+    const run = await startCommand(t, command, { SHUTDOWN_TIMEOUT: "3", SHUTDOWN_DELAY: "0" });
+    await run.ready();
     t.pass(`${command} is ready`);
 
-    await nats.stop();
+    await run.nats.stop();
     await sleep(300);
     const sent = Date.now();
-    child.kill("SIGTERM");
-    const code = await Promise.race([exited, sleep(20_000).then(() => "still running")]);
+    run.child.kill("SIGTERM");
+    const code = await run.exit(20_000);
     t.equal(code, 0, `${command} exited 0 after SIGTERM with NATS away (${((Date.now() - sent) / 1000).toFixed(1)} s)`);
   });
 }
@@ -41,19 +50,11 @@ for (const command of ["backend", "frontend"]) {
 // An idle worker, or `start` with nothing to do, stops at once on Ctrl-C: nothing it waits for is left.
 for (const command of ["backend", "start"]) {
   t.test(`${command}: Ctrl-C when idle exits at once, not after SHUTDOWN_TIMEOUT`, async (t) => {
-    const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
-    const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url, SHUTDOWN_TIMEOUT: "20" };
-    await provision(env);
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort) }, stdio: "ignore" });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    await waitReady(command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`);
+    const run = await startCommand(t, command, { SHUTDOWN_TIMEOUT: "20" });
+    await run.ready();
     const sent = Date.now();
-    child.kill("SIGINT");
-    const code = await Promise.race([exited, sleep(15_000).then(() => "still running")]);
+    run.child.kill("SIGINT");
+    const code = await run.exit(15_000);
     const seconds = (Date.now() - sent) / 1000;
     t.equal(code, 0, `${command} exited 0 (${seconds.toFixed(1)} s)`);
     t.ok(seconds < 10, `well before the 20 s SHUTDOWN_TIMEOUT (${seconds.toFixed(1)} s)`);
@@ -63,24 +64,13 @@ for (const command of ["backend", "start"]) {
 // A taken port is one line naming it and the variable that sets it, exit 1, and nothing left running.
 for (const [command, variable] of [["frontend", "PORT"], ["start", "PORT"], ["backend", "METRICS_PORT"]] as const) {
   t.test(`${command}: a taken ${variable} is one line and exit 1`, async (t) => {
-    const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
-    const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, REDIS_URL: redis.url };
-    await provision(env);
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(0, resolve));
     t.teardown(() => holder.close());
     const taken = (holder.address() as { port: number }).port;
-    const ports = { PORT: String(await freePort()), METRICS_PORT: String(await freePort()), [variable]: String(taken) };
-    const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, ...ports }, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
-    const code = await Promise.race([exited, sleep(20_000).then(() => "still running")]);
-    t.equal(code, 1, "exits 1 by itself");
-    const lines = stderr.split("\n").filter((line) => line && !line.startsWith("start: "));
+    const run = await startCommand(t, command, {}, { [variable]: String(taken) });
+    t.equal(await run.exit(20_000), 1, "exits 1 by itself");
+    const lines = run.stderr().split("\n").filter((line) => line && !line.startsWith("start: "));
     t.same(lines, [`meme-generator ${command}: port ${taken} is already in use: stop what holds it, or set ${variable} to a free port`]);
   });
 }
