@@ -27,8 +27,8 @@ export interface FrontendDeps {
   redis: Redis;
   hub: Hub;
   log: Logger;
-  /** False while NATS is disconnected or the process is stopping. */
-  ready(): boolean;
+  /** Why the process cannot do its job now (NATS or Redis away, or stopping); undefined when it can. */
+  unready(): string | undefined;
 }
 
 /** A pending record: written on submit, so any replica can answer for the id before the result exists. */
@@ -174,7 +174,10 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => (deps.ready() ? { status: "ready" } : problem(reply, 503, "not_ready", "NATS is away or the frontend is stopping")));
+  app.get("/readyz", async (_request, reply) => {
+    const why = deps.unready();
+    return why === undefined ? { status: "ready" } : problem(reply, 503, "not_ready", why);
+  });
 
   app.post("/api/memes", async (request, reply) => {
     const wait = limiter.take(request.ip);

@@ -34,11 +34,18 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
   const hub = new Hub({ stream: v.NATS_STREAM, consumer: v.NATS_CONSUMER, responseSubject: v.NATS_RESPONSE_SUBJECT, cacheTtl: v.CACHE_TTL }, { nc, jsm, redis, log });
   hub.start();
   const metrics = frontendMetrics();
-  const ready = () => !stopping && natsConnected && !nc.isClosed();
-  const reason = () => (stopping ? "shutting down" : "NATS disconnected");
+  // Ready means a submit can succeed: NATS connected (its reader alive) and Redis answering, and not stopping.
+  const unready = () => {
+    if (stopping) return "shutting down";
+    if (!natsConnected || nc.isClosed()) return "NATS is disconnected";
+    if (redis.status !== "ready") return "Redis is not answering";
+    return undefined;
+  };
+  const ready = () => unready() === undefined;
+  const reason = () => unready() ?? "ready";
   const app = await buildApp(
     { requestSubject: v.NATS_REQUEST_SUBJECT, cacheTtl: v.CACHE_TTL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, burstMax: v.BURST_MAX, maxInflight: v.MAX_INFLIGHT_REQUESTS },
-    { nc, js: jetstream(nc), redis, hub, log, ready },
+    { nc, js: jetstream(nc), redis, hub, log, unready },
     metrics,
   );
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;

@@ -259,7 +259,7 @@ t.test("a submit whose pending record fails after the readiness check is still q
   const hub = new Hub({ stream: "MEMES", consumer: "meme-generator", responseSubject: "meme.response", cacheTtl: 60 }, { nc: stack.nc, jsm: stack.jsm, redis, log });
   const app = await buildApp(
     { requestSubject: "meme.request", cacheTtl: 60, rateLimitPerMinute: 0, burstMax: 0, maxInflight: 10 },
-    { nc: stack.nc, js: jetstream(stack.nc), redis, hub, log, ready: () => true },
+    { nc: stack.nc, js: jetstream(stack.nc), redis, hub, log, unready: () => undefined },
     frontendMetrics(),
   );
   t.teardown(() => app.close());
@@ -313,6 +313,23 @@ t.test("readiness follows the NATS connection", async (t) => {
   await stack.nats.start();
   await until("ready again", async () => ((await fetch(`${fe.base}/readyz`)).status === 200 ? true : undefined), 15000);
   t.pass("unready while NATS was away, ready once it came back");
+});
+
+t.test("readiness follows Redis too: no submit can succeed without it", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
+  await stack.redis.stop();
+  const away = await until("unready", async () => {
+    const res = await fetch(`${fe.base}/readyz`);
+    return res.status === 503 ? ((await res.json()) as Record<string, unknown>) : undefined;
+  }, 10000);
+  t.same(away, { error: "not_ready", message: "Redis is not answering" });
+  const metrics = await fetch(`http://127.0.0.1:${fe.metricsPort}/readyz`);
+  t.equal(metrics.status, 503, "the metrics port's readiness says the same");
+  await stack.redis.start();
+  await until("ready again", async () => ((await fetch(`${fe.base}/readyz`)).status === 200 ? true : undefined), 15000);
+  t.pass("ready once Redis is back");
 });
 
 t.test("requests aborted mid-body give their slots back; probes are never shed", async (t) => {
