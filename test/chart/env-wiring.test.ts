@@ -1,13 +1,11 @@
 // Each variable the chart sets from a value (chartValues in src/shared/variables.ts):
 // the value's schema admits only what the variable accepts, and its default is the
 // program's unless the chart says why not; a value set at install reaches the env.
-import { spawnSync } from "node:child_process";
 import t from "tap";
-import { parseAllDocuments } from "yaml";
-import { defaultOf, loadSchema, nodeAt, repoPath } from "../../generator/schema.js";
+import { defaultOf, loadSchema, nodeAt } from "../../generator/schema.js";
 import { shownDefault, type Variable } from "../../src/shared/env.js";
 import { chartValues, commandVariables, groups, readers } from "../../src/shared/variables.js";
-import { toolPath } from "../toolchain/toolchain.mjs";
+import { renderedObjects } from "./helm.js";
 
 const root = loadSchema();
 const declared = Object.assign({}, ...Object.values(groups)) as Record<string, Variable<unknown>>;
@@ -31,14 +29,11 @@ function another(spec: Variable<unknown>, current: unknown): string {
 }
 
 function env(sets: [flag: "--set" | "--set-string", assignment: string][]) {
-  const args = ["template", "m", repoPath("chart"), "--api-versions", "keda.sh/v1alpha1/ScaledObject", ...sets.flat()];
-  const out = spawnSync(toolPath("helm3"), args, { encoding: "utf8" });
-  if (out.status !== 0) throw new Error(out.stderr);
   type Container = { args?: string[]; env?: { name: string; value?: string }[] };
+  const objects = renderedObjects<{ spec?: { template?: { spec?: { containers?: Container[] } } } }>(["--api-versions", "keda.sh/v1alpha1/ScaledObject", ...sets.flat()]);
   const found = new Map<string, Map<string, string | undefined>>();
-  for (const doc of parseAllDocuments(out.stdout)) {
-    const o = doc.toJS() as { spec?: { template?: { spec?: { containers?: Container[] } } } } | null;
-    for (const c of o?.spec?.template?.spec?.containers ?? []) {
+  for (const o of objects) {
+    for (const c of o.spec?.template?.spec?.containers ?? []) {
       const command = c.args?.[0];
       if (command) found.set(command, new Map((c.env ?? []).map((e) => [e.name, e.value])));
     }

@@ -1,14 +1,12 @@
 // The dashboard and the alert rules name metrics by hand: each must be one the
 // program registers, or one of an exporter the chart's monitoring relies on.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Registry } from "prom-client";
 import t from "tap";
-import { parseAllDocuments } from "yaml";
 import { workerMetrics } from "../../src/backend/metrics.js";
 import { frontendMetrics } from "../../src/frontend/app.js";
 import { repoPath } from "../../generator/schema.js";
-import { toolPath } from "../toolchain/toolchain.mjs";
+import { renderedObjects } from "./helm.js";
 
 /** Metrics of the exporters the dashboard reads, each from where it comes. */
 const exporters: Record<string, string> = {
@@ -56,14 +54,11 @@ function dashboardExprs(): string[] {
 }
 
 function ruleExprs(): string[] {
-  const args = ["template", "m", repoPath("chart"), "-f", repoPath("chart/profiles/demo.yaml"), "--api-versions", "monitoring.coreos.com/v1/PrometheusRule", "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor", "--api-versions", "keda.sh/v1alpha1/ScaledObject", "--api-versions", "autoscaling.k8s.io/v1/VerticalPodAutoscaler", "--api-versions", "redis.redis.opstreelabs.in/v1beta2/Redis"];
-  const out = spawnSync(toolPath("helm3"), args, { encoding: "utf8" });
-  if (out.status !== 0) throw new Error(out.stderr);
+  const apis = ["monitoring.coreos.com/v1/PrometheusRule", "monitoring.coreos.com/v1/ServiceMonitor", "keda.sh/v1alpha1/ScaledObject", "autoscaling.k8s.io/v1/VerticalPodAutoscaler", "redis.redis.opstreelabs.in/v1beta2/Redis"];
   type Rule = { kind?: string; spec?: { groups: { rules: { expr: string }[] }[] } };
-  return parseAllDocuments(out.stdout)
-    .map((d) => d.toJS() as Rule | null)
-    .filter((o) => o?.kind === "PrometheusRule")
-    .flatMap((o) => o?.spec?.groups.flatMap((g) => g.rules.map((r) => r.expr)) ?? []);
+  return renderedObjects<Rule>(["-f", repoPath("chart/profiles/demo.yaml"), ...apis.flatMap((api) => ["--api-versions", api])])
+    .filter((o) => o.kind === "PrometheusRule")
+    .flatMap((o) => o.spec?.groups.flatMap((g) => g.rules.map((r) => r.expr)) ?? []);
 }
 
 t.test("metric names are read out of PromQL", async (t) => {

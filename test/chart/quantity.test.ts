@@ -1,20 +1,17 @@
 // The chart's reading of memory quantities (the meme-generator.bytes helper, used for the NATS
 // store sizes) against the shared table of cases the program is held to. The values schema is
 // skipped so that the helper itself answers every case.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { repoPath } from "../../generator/schema.js";
-import { toolPath } from "../toolchain/toolchain.mjs";
+import { helmTemplate } from "./helm.js";
 
 const cases = (JSON.parse(readFileSync(new URL("../quantity-cases.json", import.meta.url), "utf8")) as { memory: [string, number | null][] }).memory;
 
 function fileStore(quantity: string, flag: "--set-string" | "--set" | "-f" = "--set-string") {
   const value = flag === "-f" ? quantity : `nats.jetstream.fileStore.maxSize=${quantity}`;
-  const args = ["template", "m", repoPath("chart"), "--skip-schema-validation", "--show-only", "templates/nats/configmap.yaml", flag, value];
-  const out = spawnSync(toolPath("helm3"), args, { encoding: "utf8" });
+  const out = helmTemplate(["--skip-schema-validation", "--show-only", "templates/nats/configmap.yaml", flag, value]);
   return out.status === 0 ? { bytes: Number(/max_file_store: (\S+)/.exec(out.stdout)?.[1]) } : { error: out.stderr };
 }
 

@@ -12,6 +12,7 @@ import { parseAllDocuments } from "yaml";
 import { repoPath } from "../../generator/schema.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 import { undeclaredEnv } from "./env-contract.js";
+import { renderedObjects, type HelmLine } from "./helm.js";
 import { KubeSchema } from "./kube-schema.js";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> } & Record<string, unknown>;
@@ -19,14 +20,10 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 const apis = ["keda.sh/v1alpha1/ScaledObject", "autoscaling.k8s.io/v1/VerticalPodAutoscaler", "redis.redis.opstreelabs.in/v1beta2/Redis", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule"];
 const profiles = ["default", "demo", "local", "production"];
 
-function render(helm: "helm3" | "helm4", profile: string): Obj[] {
-  const args = ["template", "meme-generator", repoPath("chart"), ...apis.flatMap((api) => ["--api-versions", api])];
+function render(helm: HelmLine, profile: string): Obj[] {
+  const args = apis.flatMap((api) => ["--api-versions", api]);
   if (profile !== "default") args.push("-f", repoPath(`chart/profiles/${profile}.yaml`));
-  const out = spawnSync(toolPath(helm), args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (out.status !== 0) throw new Error(`${helm} template ${profile}: ${out.stderr}`);
-  return parseAllDocuments(out.stdout)
-    .map((doc) => doc.toJS() as Obj | null)
-    .filter((o): o is Obj => o !== null);
+  return renderedObjects<Obj>(args, helm, "meme-generator");
 }
 
 /**

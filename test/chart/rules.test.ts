@@ -1,13 +1,12 @@
 // The rules across values hold at `helm install` as in the generator: for each
 // case, both Helm lines stop with the generator's first message, and every rule
 // of the list (generator/rules.ts) is broken by some case.
-import { spawnSync } from "node:child_process";
 import t from "tap";
 import { build, findProfile } from "../../generator/generate.js";
 import { rules } from "../../generator/rules.js";
-import { loadSchema, repoPath } from "../../generator/schema.js";
+import { loadSchema } from "../../generator/schema.js";
 import { formatProblem, ValuesError } from "../../generator/validate.js";
-import { toolPath } from "../toolchain/toolchain.mjs";
+import { helmTemplate, type HelmLine } from "./helm.js";
 
 const root = loadSchema();
 /** Every optional API present, so that only the rules can refuse the values. */
@@ -23,8 +22,8 @@ function generatorProblems(sets: string[]): string[] {
   }
 }
 
-function chartProblem(helm: "helm3" | "helm4", sets: string[]): string | undefined {
-  const out = spawnSync(toolPath(helm), ["template", "m", repoPath("chart"), ...apis.flatMap((api) => ["--api-versions", api]), ...sets.flatMap((s) => ["--set", s])], { encoding: "utf8" });
+function chartProblem(helm: HelmLine, sets: string[]): string | undefined {
+  const out = helmTemplate([...apis.flatMap((api) => ["--api-versions", api]), ...sets.flatMap((s) => ["--set", s])], helm);
   if (out.status === 0) return undefined;
   return /execution error at \([^)]*\): (.*)$/m.exec(out.stderr)?.[1] ?? out.stderr.trim();
 }
