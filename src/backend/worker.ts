@@ -10,7 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
 import { HEARTBEAT_MS, keys, resultSubject, subjects } from "../shared/contract.js";
-import { imageKey, parseRequest } from "../shared/messages.js";
+import { fingerprint, imageKey, parseRequest } from "../shared/messages.js";
+import { defineOwnership, storeOwnResult } from "../shared/ownership.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { memeSvg } from "./render/meme.js";
 import type { RenderPool } from "./render/pool.js";
@@ -40,21 +41,35 @@ export interface WorkerDeps {
 class CacheUnavailable extends Error {}
 
 /**
- * KEYS[1] image, KEYS[2] result, ARGV[1] TTL, ARGV[2] the result as a hit. When the image is cached,
- * refreshes its lifetime, stores the result and returns 1; otherwise returns 0 and stores nothing.
- * Sent by its SHA1 once a connection has it (ioredis sends the script itself on a connection's first
- * use, and again when Redis has forgotten it after a restart).
+ * KEYS[1] owner, KEYS[2] image, KEYS[3] result; ARGV[1] the request's fingerprint, ARGV[2] TTL,
+ * ARGV[3] the result as a hit. Returns -1, storing nothing, when another request owns the id (a
+ * takeover sent straight onto the bus); else claims the id (or refreshes the claim's lifetime) and,
+ * when the id already has a result that is done, returns it unchanged (a client's retry, answered
+ * again as it was); when the image is cached, refreshes its lifetime, stores the result and returns
+ * 1; otherwise returns 0. Sent by its SHA1 once a connection has it (ioredis sends the script itself
+ * on a connection's first use, and again when Redis has forgotten it after a restart).
  */
-const STORE_IF_CACHED = `if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 1 then
-  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
+const CLAIM_AND_STORE_IF_CACHED = `local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return -1 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local done = redis.call('GET', KEYS[3])
+if done and cjson.decode(done).status == 'done' then return done end
+if redis.call('EXPIRE', KEYS[2], ARGV[2]) == 1 then
+  redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2])
   return 1
 end
 return 0`;
 
+/** A request the worker will not make: acknowledged as ended (term), with nothing stored or published. */
+interface Refused {
+  refused: string;
+  id: string;
+}
+
 /** While lookups hit, a worker may hold up to (1 + LOOKAHEAD_FACTOR) × its concurrency. */
 export const LOOKAHEAD_FACTOR = 15;
 
-type WithScript = Redis & { memeStoreIfCached(image: string, result: string, ttl: number, hit: string): Promise<number> };
+type WithScript = Redis & { memeClaimAndStoreIfCached(owner: string, image: string, result: string, fingerprint: string, ttl: number, hit: string): Promise<number | string> };
 
 export class Worker {
   readonly id = `${hostname()}-${process.pid}`;
@@ -77,12 +92,15 @@ export class Worker {
   private lookahead = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private changed: (() => void) | undefined;
+  /** The consumer's max_deliver: a request on this delivery gets no other (-1: no limit). */
+  private maxDeliver = -1;
 
   constructor(
     private readonly settings: WorkerSettings,
     private readonly deps: WorkerDeps,
   ) {
-    deps.redis.defineCommand("memeStoreIfCached", { numberOfKeys: 2, lua: STORE_IF_CACHED });
+    deps.redis.defineCommand("memeClaimAndStoreIfCached", { numberOfKeys: 3, lua: CLAIM_AND_STORE_IF_CACHED });
+    defineOwnership(deps.redis);
   }
 
   /** Requests the worker may hold now: the concurrency, plus more while lookups keep hitting the cache. */
@@ -108,6 +126,7 @@ export class Worker {
 
   async start(): Promise<void> {
     const consumer = await this.deps.js.consumers.get(this.settings.stream, this.settings.consumer);
+    this.maxDeliver = (await consumer.info(true)).config.max_deliver ?? -1;
     this.beat();
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.loop = this.fetchLoop(consumer);
@@ -205,10 +224,16 @@ export class Worker {
     metrics.requests.inc();
     const end = metrics.duration.startTimer();
     try {
-      const result = await this.process(msg);
+      const outcome = await this.process(msg);
+      if ("refused" in outcome) {
+        log.warn({ id: outcome.id, seq: msg.seq }, `request refused: ${outcome.refused}`);
+        msg.term();
+        metrics.errors.inc();
+        return;
+      }
       msg.ack();
       this.processed++;
-      if (result.status === "done") metrics.success.inc();
+      if (outcome.status === "done") metrics.success.inc();
       else {
         this.failed++;
         metrics.errors.inc();
@@ -216,6 +241,10 @@ export class Worker {
     } catch (error) {
       metrics.errors.inc();
       if (!this.held.has(msg)) return; // returned to the queue by a shutdown meanwhile
+      if (this.onLastDelivery(msg)) {
+        await this.giveUp(msg, `gave up after ${msg.info.deliveryCount} deliveries: ${(error as Error).message}`);
+        return;
+      }
       const delay = this.settings.retryDelayMs;
       log.warn({ err: error, seq: msg.seq, redelivery: msg.info.deliveryCount }, `request returned to the queue for another try in ${delay} ms`);
       msg.nak(delay);
@@ -227,18 +256,39 @@ export class Worker {
     }
   }
 
-  private async process(msg: JsMsg): Promise<MemeResult> {
+  /** Whether the server will not deliver this request again, whatever becomes of it now. */
+  private onLastDelivery(msg: JsMsg): boolean {
+    return this.maxDeliver > 0 && msg.info.deliveryCount >= this.maxDeliver;
+  }
+
+  /**
+   * A request on its last delivery that did not succeed: answered as failed and ended (term), so it
+   * leaves the queue now instead of staying there until someone hears the server's advisory.
+   */
+  private async giveUp(msg: JsMsg, reason: string): Promise<void> {
+    const parsed = parseRequest(msg.data, msg.headers?.get("Nats-Msg-Id") || undefined);
+    const result: MemeResult = {
+      id: parsed.ok ? parsed.request.id : parsed.id,
+      status: "failed",
+      ...(parsed.ok ? { prompt: parsed.request.prompt } : {}),
+      error: reason,
+      cached: false,
+      renderMs: 0,
+      finishedAt: new Date().toISOString(),
+    };
+    const json = JSON.stringify(result);
+    // Without Redis the result cannot be kept, but the browsers waiting for it still hear of it.
+    const mine = await storeOwnResult(this.deps.redis, result, parsed.ok ? fingerprint(parsed.request) : undefined, this.settings.cacheTtl, json).catch(() => true);
+    if (mine) this.publish(result, json);
+    else this.deps.log.warn({ id: result.id, seq: msg.seq }, "the id belongs to another request: its last delivery ended unanswered");
+    msg.term();
+    this.failed++;
+    this.deps.log.warn({ id: result.id, seq: msg.seq, deliveries: msg.info.deliveryCount }, reason);
+  }
+
+  private async process(msg: JsMsg): Promise<MemeResult | Refused> {
     const { redis, pool, metrics } = this.deps;
     const ttl = this.settings.cacheTtl;
-    const parsed = parseRequest(msg.data, msg.headers?.get("Nats-Msg-Id") || undefined);
-    if (!parsed.ok) {
-      // A request that can never succeed is answered and acknowledged at once, so it leaves the lag KEDA reads.
-      const result: MemeResult = { id: parsed.id, status: "failed", error: parsed.error, cached: false, renderMs: 0, finishedAt: new Date().toISOString() };
-      await this.answer(result).catch(() => this.publish(result));
-      return result;
-    }
-    const request = parsed.request;
-    const key = imageKey(request);
     const cache = async <T>(op: () => Promise<T>): Promise<T> => {
       try {
         return await op();
@@ -246,6 +296,18 @@ export class Worker {
         throw new CacheUnavailable(`Redis: ${(error as Error).message}`);
       }
     };
+    const parsed = parseRequest(msg.data, msg.headers?.get("Nats-Msg-Id") || undefined);
+    if (!parsed.ok) {
+      // A request that can never succeed is answered and acknowledged at once, so it leaves the lag KEDA reads.
+      const result: MemeResult = { id: parsed.id, status: "failed", error: parsed.error, cached: false, renderMs: 0, finishedAt: new Date().toISOString() };
+      const json = JSON.stringify(result);
+      if (!(await cache(() => storeOwnResult(redis, result, undefined, ttl, json)))) return { refused: "the id belongs to a request that was made; a message that is no request cannot answer for it", id: result.id };
+      this.publish(result, json);
+      return result;
+    }
+    const request = parsed.request;
+    const key = imageKey(request);
+    const owner = fingerprint(request);
     const result = (cached: boolean, renderMs: number): MemeResult => ({
       id: request.id,
       status: "done",
@@ -260,7 +322,15 @@ export class Worker {
     // A hit needs no bytes: one round trip refreshes the image's lifetime and, when it is there, stores the result.
     const hit = result(true, 0);
     const hitJson = JSON.stringify(hit);
-    if ((await cache(() => (redis as WithScript).memeStoreIfCached(key, keys.result(request.id), ttl, hitJson))) === 1) {
+    const claimed = await cache(() => (redis as WithScript).memeClaimAndStoreIfCached(keys.owner(request.id), key, keys.result(request.id), owner, ttl, hitJson));
+    if (claimed === -1) return { refused: "the id belongs to another request (another prompt, size or template)", id: request.id };
+    if (typeof claimed === "string") {
+      // The same request again, already made: its result stays as it was, and whoever waits hears it again.
+      const done = JSON.parse(claimed) as MemeResult;
+      this.publish(done, claimed);
+      return done;
+    }
+    if (claimed === 1) {
       metrics.cacheHits.inc();
       this.lookahead = Math.min(LOOKAHEAD_FACTOR * this.settings.concurrency, this.lookahead + 1);
       this.publish(hit, hitJson);
@@ -268,8 +338,8 @@ export class Worker {
     }
     metrics.cacheMisses.inc();
     this.lookahead >>= 1;
-    // Keep the request ours while it renders, however long that takes.
-    const keepAlive = setInterval(() => msg.working(), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
+    // Keep the request ours while it renders, for as long as it is ours: a stopping worker may have given it back or up.
+    const keepAlive = setInterval(() => (this.held.has(msg) ? msg.working() : clearInterval(keepAlive)), Math.max(1000, (this.settings.ackWaitSeconds * 1000) / 3));
     const started = performance.now();
     let png: Uint8Array;
     try {
@@ -284,18 +354,13 @@ export class Worker {
         .multi()
         .set(key, Buffer.from(png.buffer, png.byteOffset, png.byteLength), "EX", ttl)
         .set(keys.result(made.id), JSON.stringify(made), "EX", ttl)
+        .expire(keys.owner(made.id), ttl)
         .exec(),
     );
     const refused = stored?.find(([error]) => error)?.[0];
     if (!stored || refused) throw new CacheUnavailable(`Redis: ${refused?.message ?? "the transaction was discarded"}`);
     this.publish(made);
     return made;
-  }
-
-  /** Stores the result (so any frontend replica can answer for the id) and publishes it. */
-  private async answer(result: MemeResult): Promise<void> {
-    await this.deps.redis.set(keys.result(result.id), JSON.stringify(result), "EX", this.settings.cacheTtl);
-    this.publish(result);
   }
 
   private publish(result: MemeResult, json = JSON.stringify(result)): void {
@@ -314,10 +379,14 @@ export class Worker {
     const deadline = Date.now() + this.settings.shutdownTimeoutSeconds * 1000;
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(50);
     const returned = [...this.held];
+    const last: Promise<void>[] = [];
     for (const msg of returned) {
       this.held.delete(msg);
-      msg.nak();
+      // Returned on its last delivery, it would never come back: answered as failed instead.
+      if (this.onLastDelivery(msg)) last.push(this.giveUp(msg, `the worker stopped during its last delivery (${msg.info.deliveryCount})`));
+      else msg.nak();
     }
+    await Promise.all(last);
     if (returned.length > 0) this.deps.log.warn({ returned: returned.length }, "returned unfinished requests to the queue");
     clearInterval(this.heartbeat);
     // A fetch in progress ends with its batch; one still being set up while NATS is away may not, and a

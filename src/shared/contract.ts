@@ -42,6 +42,8 @@ export const WORKER_GONE_MS = 3 * HEARTBEAT_MS;
 export const keys = {
   /** The pending record written on submit, so any frontend replica can answer for the id. */
   pending: (id: string) => `meme:req:${id}`,
+  /** Whose an id is: the fingerprint of the first request that used it (see ownership.ts). */
+  owner: (id: string) => `meme:own:${id}`,
   result: (id: string) => `meme:res:${id}`,
   /** PNG bytes, by the hash of the normalised request and the renderer version. */
   image: (hash: string) => `meme:img:${hash}`,

@@ -49,7 +49,7 @@ export function templateFor(prompt: string): TemplateName {
   return templateNames[hash(prompt.toLocaleUpperCase("en")).readUInt32BE(0) % templateNames.length] as TemplateName;
 }
 
-/** Characters XML (and so the SVG a meme is drawn from) cannot hold; tab, line feed and return are folded to spaces before. */
+/** Characters XML (and so the SVG a meme is drawn from) cannot hold; white space (tab, line feed, vertical tab, form feed, return) is folded to spaces before. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f\ufffe\uffff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -102,6 +102,11 @@ export function parseRequest(input: unknown, headerId?: string): ParsedRequest {
   }
   const small = Boolean(body.fastMode ?? body.fast_mode) || Boolean(body.smallImage ?? body.small_image);
   return { ok: true, request: { id, prompt, size: small ? 512 : 1024, template: body.template ?? templateFor(prompt) } };
+}
+
+/** What makes two requests the same request: the normalised prompt, size and template (an id's owner is recorded as this). */
+export function fingerprint(r: Pick<NormalizedRequest, "prompt" | "size" | "template">): string {
+  return hash(JSON.stringify({ prompt: r.prompt, size: r.size, template: r.template })).toString("hex").slice(0, 32);
 }
 
 /** Redis key of the image a request renders to: the normalised request and the renderer version. */

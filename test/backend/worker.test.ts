@@ -4,10 +4,13 @@ import { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
+import { pino } from "pino";
 import { startBackend } from "../../src/backend/main.js";
-import { LOOKAHEAD_FACTOR } from "../../src/backend/worker.js";
-import { subjects } from "../../src/shared/contract.js";
-import type { WorkerHeartbeat } from "../../src/generated/messages.js";
+import { workerMetrics } from "../../src/backend/metrics.js";
+import type { RenderPool } from "../../src/backend/render/pool.js";
+import { LOOKAHEAD_FACTOR, Worker, type WorkerSettings } from "../../src/backend/worker.js";
+import { keys, subjects } from "../../src/shared/contract.js";
+import type { MemeResult, WorkerHeartbeat } from "../../src/generated/messages.js";
 import { median } from "../../src/load/load.js";
 import { natsFlavours, freePort } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
@@ -219,3 +222,104 @@ for (const flavour of natsFlavours) {
     t.equal(await stack.lag(), 0);
   });
 }
+
+/** A worker of this process whose renders are `render`'s, on the stack's NATS and Redis. */
+async function workerRendering(t: Tap, stack: Stack, render: RenderPool["render"], settings: Partial<WorkerSettings> = {}) {
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+  await new Promise((resolve) => redis.once("ready", resolve));
+  const worker = new Worker(
+    { stream: "MEMES", consumer: "meme-generator", responseSubject: "meme.response", concurrency: 2, cacheTtl: 60, ackWaitSeconds: 5, shutdownTimeoutSeconds: 1, retryDelayMs: 100, ...settings },
+    { nc: stack.nc, js: jetstream(stack.nc), redis, pool: { render } as RenderPool, metrics: workerMetrics(), log: pino({ level: "silent" }) },
+  );
+  await worker.start();
+  t.teardown(async () => {
+    await worker.stop();
+    redis.disconnect();
+  });
+  return worker;
+}
+
+type Tap = { teardown(fn: () => unknown): void };
+
+/** Every result published for `id`, in order. */
+function published(stack: Stack, id: string): MemeResult[] {
+  const seen: MemeResult[] = [];
+  stack.nc.subscribe(`${subjects.response}.${id}`, { callback: (_error, msg) => void seen.push(msg.json<MemeResult>()) });
+  return seen;
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+for (const flavour of natsFlavours) {
+  t.test(`a request that fails on its last delivery is answered as failed and ends at once (nats-server ${flavour})`, async (t) => {
+    const stack = await startStack(t, flavour, { NATS_MAX_DELIVER: "2" });
+    let renders = 0;
+    await workerRendering(t, stack, () => {
+      renders++;
+      return Promise.reject(new Error("render failed: out of ink"));
+    });
+    const [id] = await publishRequests(stack, 1, () => ({ prompt: "never drawn" }));
+    const [result] = await stack.waitForResults([id as string], 10000);
+    t.match(result, { id, status: "failed", prompt: "never drawn", error: "gave up after 2 deliveries: render failed: out of ink" });
+    t.equal(renders, 2, "tried on each of its deliveries");
+    await until("the queue empty", async () => (await stack.streamMessages()) === 0, 3000);
+    t.equal(await stack.lag(), 0, "ended by the worker itself, with no frontend to hear an advisory");
+  });
+}
+
+t.test("a worker stopping during a request's last delivery answers it as failed instead of returning it for good", async (t) => {
+  const stack = await startStack(t, "pinned", { NATS_MAX_DELIVER: "1" });
+  const worker = await workerRendering(t, stack, () => new Promise(() => undefined));
+  const [id] = await publishRequests(stack, 1, () => ({ prompt: "drawn forever" }));
+  await until("the request held", () => worker.inFlight === 1);
+  await worker.stop();
+  const [result] = await stack.waitForResults([id as string], 5000);
+  t.match(result, { id, status: "failed", error: "the worker stopped during its last delivery (1)" });
+  await until("the queue empty", async () => (await stack.streamMessages()) === 0, 3000);
+});
+
+t.test("an id belongs to the first request that used it, also on the bus", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const backend = await startBackend(stack.env);
+  t.teardown(() => backend.stop());
+  const redis = new Redis(stack.redis.url);
+  t.teardown(() => redis.disconnect());
+  const core = (body: object) => stack.nc.publish(subjects.request, JSON.stringify(body));
+  const stored = async (id: string) => JSON.parse((await redis.get(keys.result(id))) ?? "null") as MemeResult | null;
+  const drained = () => until("the queue empty", async () => (await stack.streamMessages()) === 0);
+
+  const id = randomUUID();
+  const heard = published(stack, id);
+  core({ id, prompt: "first owner" });
+  await until("the owner's result", async () => (await stored(id))?.status === "done");
+  const original = await stored(id);
+  core({ id, prompt: "someone else" });
+  core({ id, prompt: "" });
+  core({ id, prompt: "first owner", template: original?.template === "space" ? "ocean" : "space" });
+  await drained();
+  await sleep(200);
+  t.same(await stored(id), original, "a takeover with another prompt, an unreadable one and another template change nothing");
+  t.equal(heard.length, 1, "and publish nothing on the owner's subject");
+
+  core({ id, prompt: "first owner" });
+  await until("the retry answered", () => heard.length === 2);
+  t.same(heard[1], original, "the same request again is answered with the result it has");
+  t.same(await stored(id), original, "which stays as it was");
+
+  // Two payloads with one new id at once: one of them owns it, the other is refused.
+  const contested = randomUUID();
+  const contestedHeard = published(stack, contested);
+  core({ id: contested, prompt: "claim one" });
+  core({ id: contested, prompt: "claim two" });
+  await drained();
+  await sleep(200);
+  t.equal(contestedHeard.length, 1, "one result for the contested id");
+  t.same(await stored(contested), contestedHeard[0], "and it is the stored one");
+});
