@@ -109,6 +109,12 @@ replicas). KEDA enabled but absent follows backend.autoscaling.keda.whenUnavaila
 {{- end }}
 
 {{/* Client URL of NATS: the chart's own Service, or nats.external.url. */}}
+{{/* Proxies whose X-Forwarded-For the frontend believes: the value, else 1 behind the chart's Ingress, else none. */}}
+{{- define "meme-generator.trustedProxyHops" -}}
+{{- $hops := .Values.frontend.settings.trustedProxyHops }}
+{{- if kindIs "invalid" $hops }}{{ ternary 1 0 .Values.frontend.ingress.enabled }}{{ else }}{{ int $hops }}{{ end }}
+{{- end }}
+
 {{- define "meme-generator.natsUrl" -}}
 {{- if .Values.nats.enabled }}
 {{- $c := dict "ctx" . "component" "nats" }}

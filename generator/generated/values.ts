@@ -199,6 +199,10 @@ export interface Values {
        * Largest burst the web UI's burst control may submit; 0 hides the control.
        */
       burstMax: number;
+      /**
+       * Proxies in front of the frontend whose X-Forwarded-For names the client (TRUST_PROXY); null: 1 while ingress.enabled, else 0 (the client is the connection's peer). Set it to the number of proxies between the client and the pods, so no client can pick its own address.
+       */
+      trustedProxyHops: number | null;
     };
     extraEnv: ExtraEnv;
     nodeSelector: NodeSelector;

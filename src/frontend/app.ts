@@ -1,7 +1,12 @@
 // The frontend's HTTP API, built as one fastify app from its connections.
+import fastifyHelmet, { type FastifyHelmetOptions } from "@fastify/helmet";
+import fastifyRateLimit from "@fastify/rate-limit";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+import helmet from "helmet";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
@@ -9,7 +14,7 @@ import type { MemeResult } from "../generated/messages.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { keys, PROMPT_MAX, RECENT_MAX, templateNames } from "../shared/contract.js";
-import { parseRequest, type NormalizedRequest } from "../shared/messages.js";
+import { fingerprint, parseRequest, type NormalizedRequest } from "../shared/messages.js";
 import { projectRoot } from "../shared/project.js";
 import type { Hub } from "./hub.js";
 
@@ -19,6 +24,12 @@ export interface FrontendSettings {
   rateLimitPerMinute: number;
   burstMax: number;
   maxInflight: number;
+  /** Proxies in front whose X-Forwarded-For is believed; 0: the client is the socket's peer. */
+  trustedProxyHops: number;
+  /** Seconds a client has to send a whole request, headers and body. */
+  requestTimeoutSeconds: number;
+  /** Event streams one replica serves at once. */
+  maxEventStreams: number;
 }
 
 export interface FrontendDeps {
@@ -42,41 +53,77 @@ interface Pending {
 }
 
 /**
- * The pending record and the wall's list in one atomic round trip: a script, sent by its SHA1 once
- * Redis knows it. A MULTI does the same, but ioredis builds a pipeline object per transaction whose
- * parts outlive V8's young-generation collections; at a few hundred requests a second those
- * collections then take several milliseconds each, and every request waiting meanwhile pays for it.
- * An id submitted again (a client retrying with the same id) goes on the wall once: 1 when the record
- * is new, 0 when it was there already.
+ * The id's owner, the pending record and the wall's list in one atomic round trip: a script, sent by
+ * its SHA1 once Redis knows it. A MULTI does the same, but ioredis builds a pipeline object per
+ * transaction whose parts outlive V8's young-generation collections; at a few hundred requests a
+ * second those collections then take several milliseconds each, and every request waiting meanwhile
+ * pays for it. KEYS[1] owner, KEYS[2] pending, KEYS[3] the wall; ARGV[1] the request's fingerprint.
+ * An id is the first request's: 1 when it is new (owner, record and wall written); 0 when the same
+ * request had it already (a client's retry: nothing changes, and it is on the wall once); -1 when
+ * another request owns it (nothing is written).
  */
-const STORE_PENDING = `local fresh = redis.call('EXISTS', KEYS[1]) == 0
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-if fresh then
-  redis.call('LPUSH', KEYS[2], ARGV[3])
-  redis.call('LTRIM', KEYS[2], 0, ARGV[4])
-  return 1
+const STORE_PENDING = `local owner = redis.call('GET', KEYS[1])
+if owner then
+  if owner == ARGV[1] then return 0 end
+  return -1
 end
-return 0`;
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('LPUSH', KEYS[3], ARGV[4])
+redis.call('LTRIM', KEYS[3], 0, ARGV[5])
+return 1`;
 
-/** The undoing of STORE_PENDING, for a meme the queue did not take. */
-const FORGET = `redis.call('DEL', KEYS[1])
-redis.call('LREM', KEYS[2], 0, ARGV[1])
+/** The undoing of STORE_PENDING, for a meme the queue did not take: the id is free again. */
+const FORGET = `redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('LREM', KEYS[3], 0, ARGV[1])
 return 1`;
 
 type WithScript = Redis & {
-  memeStorePending(pending: string, recent: string, record: string, ttl: number, id: string, last: number): Promise<number>;
-  memeForget(pending: string, recent: string, id: string): Promise<number>;
+  memeStorePending(owner: string, pending: string, recent: string, fingerprint: string, record: string, ttl: number, id: string, last: number): Promise<number>;
+  memeForget(owner: string, pending: string, recent: string, id: string): Promise<number>;
 };
 
 type View = (Pending | (MemeResult & { prompt?: string })) & { links: { self: string; image: string } };
 
-const SECURITY_HEADERS = {
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
-  "cross-origin-resource-policy": "same-origin",
-  "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+/**
+ * The security headers of every response: helmet's, with a policy that admits only the UI's own
+ * files (its images are data: URLs of the memes). No Strict-Transport-Security: the frontend serves
+ * plain HTTP and cannot know whether TLS ends in front of it; an Ingress that ends TLS sets it.
+ */
+export const HELMET: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      styleSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  frameguard: { action: "deny" },
+  referrerPolicy: { policy: "no-referrer" },
+  crossOriginResourcePolicy: { policy: "same-origin" },
+  strictTransportSecurity: false,
 };
+
+/**
+ * The same headers as a plain list, taken from helmet once, for what is written straight to the
+ * socket or sent before any hook ran: a request too malformed for a route, or one too slow.
+ */
+function helmetHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const collector = {
+    setHeader: (name: string, value: string) => void (headers[name.toLowerCase()] = value),
+    removeHeader: () => undefined,
+  };
+  helmet(HELMET as Parameters<typeof helmet>[0])({} as IncomingMessage, collector as unknown as ServerResponse, () => undefined);
+  return headers;
+}
 
 export function frontendMetrics() {
   const registry = new Registry();
@@ -95,41 +142,31 @@ export function frontendMetrics() {
 
 export type FrontendMetrics = ReturnType<typeof frontendMetrics>;
 
+/** Every error of the API: `{error, message}`; a 503 always says when to come back. */
 function problem(reply: FastifyReply, status: number, error: string, message: string) {
+  if (status === 503 && !reply.hasHeader("retry-after")) reply.header("retry-after", "1");
   return reply.code(status).send({ error, message });
 }
 
-const links = (id: string) => ({ self: `/api/memes/${id}`, image: `/api/memes/${id}/image.png` });
+/** What Node's HTTP parser refuses before fastify sees a request, in the API's shape. */
+const CLIENT_ERRORS: Record<string, [status: number, error: string, message: string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "request_timeout", "the request did not arrive in time"],
+  HPE_HEADER_OVERFLOW: [431, "headers_too_large", "the request line and headers are larger than 16 KiB"],
+};
 
-/** Per-address sliding one-minute window: at most `perMinute` submissions in any 60 s. */
-export class RateLimiter {
-  private readonly seen = new Map<string, number[]>();
-  private takes = 0;
-  constructor(private readonly perMinute: number) {}
-
-  /** Seconds to wait, or 0 when the request may go ahead. */
-  take(client: string, now = Date.now()): number {
-    if (this.perMinute === 0) return 0;
-    if (++this.takes % 1000 === 0) this.sweep(now);
-    const recent = (this.seen.get(client) ?? []).filter((at) => at > now - 60000);
-    if (recent.length >= this.perMinute) {
-      this.seen.set(client, recent);
-      return Math.max(1, Math.ceil(((recent[0] as number) + 60000 - now) / 1000));
-    }
-    recent.push(now);
-    this.seen.set(client, recent);
-    return 0;
-  }
-
-  /** Forgets clients that sent nothing in the last minute. */
-  private sweep(now: number): void {
-    for (const [client, times] of this.seen) if (times.every((at) => at <= now - 60000)) this.seen.delete(client);
-  }
-
-  get clients(): number {
-    return this.seen.size;
-  }
+function clientErrorHandler(headers: Record<string, string>) {
+  return (error: Error & { code?: string }, socket: Socket) => {
+    // A reset or already closed connection has nobody to answer.
+    if (error.code === "ECONNRESET" || socket.destroyed) return;
+    const [status, code, message] = CLIENT_ERRORS[error.code ?? ""] ?? [400, "bad_request", "the request is not valid HTTP"];
+    const body = JSON.stringify({ error: code, message });
+    const lines = Object.entries({ ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(body)), connection: "close" }).map(([k, v]) => `${k}: ${v}`);
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${code.replace(/_/g, " ")}\r\n${lines.join("\r\n")}\r\n\r\n${body}`);
+    socket.destroy();
+  };
 }
+
+const links = (id: string) => ({ self: `/api/memes/${id}`, image: `/api/memes/${id}/image.png` });
 
 /** Paths that load shedding never refuses. */
 const UNSHED = new Set(["/healthz", "/readyz"]);
@@ -137,23 +174,47 @@ const UNSHED = new Set(["/healthz", "/readyz"]);
 export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, metrics: FrontendMetrics): Promise<FastifyInstance> {
   const { js, hub, log } = deps;
   const redis = deps.redis as WithScript;
-  redis.defineCommand("memeStorePending", { numberOfKeys: 2, lua: STORE_PENDING });
-  redis.defineCommand("memeForget", { numberOfKeys: 2, lua: FORGET });
+  redis.defineCommand("memeStorePending", { numberOfKeys: 3, lua: STORE_PENDING });
+  redis.defineCommand("memeForget", { numberOfKeys: 3, lua: FORGET });
   // Per-request logs would drown everything else at demo rates: fastify logs warnings and errors only.
   const quiet = log.child({}, { level: log.isLevelEnabled("warn") ? "warn" : log.level });
-  const app: FastifyInstance = Fastify({ loggerInstance: quiet as FastifyBaseLogger, bodyLimit: 16 * 1024, trustProxy: true });
-  const limiter = new RateLimiter(settings.rateLimitPerMinute);
+  const headers = helmetHeaders();
+  const timeout = settings.requestTimeoutSeconds * 1000;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: quiet as FastifyBaseLogger,
+    bodyLimit: 16 * 1024,
+    // The client is the socket's peer unless that many proxies in front say otherwise: trusting every
+    // hop would let any client name its own address in X-Forwarded-For (and so dodge the rate limit).
+    trustProxy: settings.trustedProxyHops > 0 ? (_address: string, hop: number) => hop < settings.trustedProxyHops : false,
+    // A client sending its headers or body slowly holds a connection and a slot: it has this long for
+    // the whole request, checked every second (Node's default looks every 30 s).
+    requestTimeout: timeout,
+    http: { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout) },
+    clientErrorHandler: clientErrorHandler(headers),
+    // A path the router cannot read (bad percent-encoding, a parameter over 100 characters): no hook has run.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? 414 : 400;
+      return problem(reply.headers(headers), status, status === 414 ? "uri_too_long" : "bad_request", status === 414 ? "a path segment is longer than 100 characters" : "the path is not a valid URL");
+    },
+  });
+  await app.register(fastifyHelmet, HELMET);
+  if (settings.rateLimitPerMinute > 0) {
+    await app.register(fastifyRateLimit, {
+      global: false,
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(new Error(`at most ${context.max} memes a minute per client; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`), {
+          statusCode: context.statusCode,
+          code: "rate_limited",
+        }),
+    });
+  }
   let inflight = 0;
   const streams = new Set<FastifyReply>();
 
   app.addHook("onRequest", async (request, reply) => {
-    reply.headers(SECURITY_HEADERS);
     // Event streams are long by nature, and probes are never shed: a full frontend is still alive and says whether it is ready.
     if (request.url.startsWith("/api/events") || UNSHED.has(request.url)) return;
-    if (inflight >= settings.maxInflight) {
-      reply.header("retry-after", "1");
-      return problem(reply, 503, "overloaded", "the frontend is at capacity; try again in a second");
-    }
+    if (inflight >= settings.maxInflight) return problem(reply, 503, "overloaded", "the frontend is at capacity; try again in a second");
     inflight++;
     // The response closes however the request ends: answered, aborted by the client, or its socket lost mid-body.
     reply.raw.once("close", () => inflight--);
@@ -166,9 +227,10 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   app.setNotFoundHandler((request, reply) => problem(reply, 404, "not_found", `no route ${request.method} ${request.url}`));
   // A foreign page can post text/plain, a form or multipart without a preflight: only JSON is a submit.
   app.removeContentTypeParser("text/plain");
-  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
     if (status === 415) return problem(reply, 415, "unsupported_media_type", "a meme is submitted as application/json");
+    if (error.code === "rate_limited") return problem(reply, status, "rate_limited", error.message);
     if (status >= 500) log.error({ err: error }, "request failed");
     return problem(reply, status, status >= 500 ? "internal" : "bad_request", status >= 500 ? "something went wrong on our side" : error.message);
   });
@@ -179,12 +241,9 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     return why === undefined ? { status: "ready" } : problem(reply, 503, "not_ready", why);
   });
 
-  app.post("/api/memes", async (request, reply) => {
-    const wait = limiter.take(request.ip);
-    if (wait > 0) {
-      reply.header("retry-after", String(wait));
-      return problem(reply, 429, "rate_limited", `at most ${settings.rateLimitPerMinute} memes a minute per client; try again in ${wait} s`);
-    }
+  // The limit counts every submit of a client address in a one-minute window, valid or not, before its body is read.
+  const limited = settings.rateLimitPerMinute > 0 ? { config: { rateLimit: { max: settings.rateLimitPerMinute, timeWindow: 60_000 } } } : {};
+  app.post("/api/memes", limited, async (request, reply) => {
     const parsed = parseRequest(request.body ?? null);
     if (!parsed.ok) return problem(reply, 400, "invalid_request", parsed.error);
     const req: NormalizedRequest = parsed.request;
@@ -193,15 +252,19 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     const pending: Pending = { id: req.id, status: "queued", prompt: req.prompt, width: req.size, template: req.template, submittedAt: new Date().toISOString() };
     const message = { id: req.id, prompt: req.prompt, smallImage: req.size === 512, template: req.template };
     // The pending record and the publish do not wait on each other: a submit costs one round trip, not two.
+    // A takeover that the queue takes meanwhile is refused by the worker, which checks the same owner.
     const [stored, published] = await Promise.allSettled([
-      redis.memeStorePending(keys.pending(req.id), keys.recent, JSON.stringify(pending), settings.cacheTtl, req.id, RECENT_MAX - 1),
+      redis.memeStorePending(keys.owner(req.id), keys.pending(req.id), keys.recent, fingerprint(req), JSON.stringify(pending), settings.cacheTtl, req.id, RECENT_MAX - 1),
       js.publish(settings.requestSubject, JSON.stringify(message), { msgID: req.id }),
     ]);
+    if (stored.status === "fulfilled" && stored.value === -1) {
+      return problem(reply, 409, "id_taken", `id ${req.id} belongs to another request (another prompt, size or template); submit without an id to get a new one`);
+    }
     if (published.status === "rejected") {
       const error = published.reason as Error;
       log.warn({ err: error, id: req.id }, "publish failed");
-      // Nothing will answer this id: no pending record, and off the wall's list (unless an earlier submit of it put them there).
-      if (stored.status === "fulfilled" && stored.value === 1) await redis.memeForget(keys.pending(req.id), keys.recent, req.id).catch(() => undefined);
+      // Nothing will answer this id: no owner, no pending record, and off the wall's list (unless an earlier submit of it put them there).
+      if (stored.status === "fulfilled" && stored.value === 1) await redis.memeForget(keys.owner(req.id), keys.pending(req.id), keys.recent, req.id).catch(() => undefined);
       return problem(reply, 503, "queue_unavailable", `the request queue did not take the meme: ${error.message}`);
     }
     metrics.published.inc();
@@ -265,10 +328,13 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   });
 
   app.get("/api/events", (request, reply) => {
+    if (streams.size >= settings.maxEventStreams) {
+      return problem(reply, 503, "too_many_streams", `this replica serves ${settings.maxEventStreams} event streams at most; try again later or another replica`);
+    }
     reply.hijack();
     const res = reply.raw;
+    // The security headers are on the raw response already (helmet ran in onRequest).
     res.writeHead(200, {
-      ...SECURITY_HEADERS,
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
       connection: "keep-alive",

@@ -44,7 +44,16 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
   const ready = () => unready() === undefined;
   const reason = () => unready() ?? "ready";
   const app = await buildApp(
-    { requestSubject: v.NATS_REQUEST_SUBJECT, cacheTtl: v.CACHE_TTL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, burstMax: v.BURST_MAX, maxInflight: v.MAX_INFLIGHT_REQUESTS },
+    {
+      requestSubject: v.NATS_REQUEST_SUBJECT,
+      cacheTtl: v.CACHE_TTL,
+      rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE,
+      burstMax: v.BURST_MAX,
+      maxInflight: v.MAX_INFLIGHT_REQUESTS,
+      trustedProxyHops: v.TRUST_PROXY,
+      requestTimeoutSeconds: v.REQUEST_TIMEOUT,
+      maxEventStreams: v.MAX_EVENT_STREAMS,
+    },
     { nc, js: jetstream(nc), redis, hub, log, unready },
     metrics,
   );

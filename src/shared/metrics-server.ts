@@ -18,7 +18,7 @@ export async function startMetricsServer(port: number, registry: Registry, probe
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     if (probe.ready()) return { status: "ready" };
-    return reply.code(503).send({ status: "not ready", reason: probe.reason() });
+    return reply.code(503).header("retry-after", "1").send({ status: "not ready", reason: probe.reason() });
   });
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", registry.contentType);

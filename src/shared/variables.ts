@@ -53,6 +53,9 @@ export const frontend = {
   RATE_LIMIT_PER_MINUTE: integer("Memes one client address may submit per minute; 0 turns the limit off.", 0, 0, 100000),
   BURST_MAX: integer("Largest burst the web UI's burst control may submit; 0 hides the control.", 50, 0, 1000),
   MAX_INFLIGHT_REQUESTS: integer("HTTP requests handled at once before new ones are shed with 503 (event streams and the probes excluded); a request gives its slot back however it ends, aborted too.", 500, 1, 100000),
+  MAX_EVENT_STREAMS: integer("Event streams (/api/events) one frontend serves at once; one more is a 503 with Retry-After.", 1000, 1, 100000),
+  REQUEST_TIMEOUT: integer("Seconds a client has to send a whole request, headers and body; a slower one gets 408 and its connection is closed.", 10, 1, 300),
+  TRUST_PROXY: integer("Proxy hops in front of the frontend whose X-Forwarded-For names the client (1 behind one Ingress); 0 trusts none and the client is the connection's peer.", 0, 0, 10),
   SHUTDOWN_DELAY: integer("Seconds a stopping frontend stays up but unready, so load balancers stop sending before it closes.", 5, 0, 300),
 };
 
@@ -94,6 +97,7 @@ export const chartValues = {
   CACHE_TTL: "cache.ttlSeconds",
   RATE_LIMIT_PER_MINUTE: "frontend.settings.rateLimitPerMinute",
   BURST_MAX: "frontend.settings.burstMax",
+  TRUST_PROXY: "frontend.settings.trustedProxyHops",
   WORKER_CONCURRENCY: "backend.settings.concurrency",
 } as const;
 

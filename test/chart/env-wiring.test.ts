@@ -13,6 +13,7 @@ const declared = Object.assign({}, ...Object.values(groups)) as Record<string, V
 /** Chart defaults that differ from the program's on purpose. */
 const ownDefaults: Record<string, string> = {
   NATS_CONNECT_TIMEOUT: "the hook Job waits longer, for a NATS that starts with the release",
+  TRUST_PROXY: "null: one proxy while the chart's Ingress is on, none without it",
 };
 
 /** What another value of a path needs beside it, so that no rule across values refuses it. */
@@ -22,6 +23,7 @@ const alongside: Record<string, [flag: "--set" | "--set-string", assignment: str
 
 /** A valid value other than the default, to see it arrive. */
 function another(spec: Variable<unknown>, current: unknown): string {
+  if (current === null) current = spec.fallback;
   if (spec.choices) return spec.choices.find((c) => c !== current && c !== "silent") ?? String(current);
   if (spec.min !== undefined && spec.max !== undefined && typeof current === "number") return String(current + 1 <= spec.max ? current + 1 : current - 1);
   if (typeof current === "string" && /^\d+(Ki|Mi|Gi)$/.test(current)) return current.replace(/^\d+/, (n) => String(Number(n) * 2));
@@ -51,8 +53,10 @@ for (const [name, path] of Object.entries(chartValues)) {
     const value = defaultOf(root, node);
     if (ownDefaults[name]) t.not(String(value), shownDefault(spec), `the chart's own default: ${ownDefaults[name]}`);
     else t.equal(String(value), shownDefault(spec), "the same default");
-    t.not(spec.parse(String(value)), undefined, "the program accepts the chart's default");
-    if (spec.min !== undefined && node.type === "integer") {
+    // A null default is worked out by the chart: what it renders must be a value the program takes.
+    const effective = value ?? defaults.get(readers(name).find((command) => defaults.has(command)) ?? "")?.get(name);
+    t.not(spec.parse(String(effective)), undefined, `the program accepts the chart's default (${String(effective)})`);
+    if (spec.min !== undefined && [node.type].flat().every((type) => type === "integer" || type === "null")) {
       t.equal(node.minimum, spec.min, "the same minimum");
       t.equal(node.maximum, spec.max, "the same maximum");
     }
@@ -69,3 +73,11 @@ for (const [name, path] of Object.entries(chartValues)) {
     }
   });
 }
+
+t.test("TRUST_PROXY: none without the Ingress, one behind it, the value when set", async (t) => {
+  const hops = (sets: [flag: "--set" | "--set-string", assignment: string][]) => env(sets).get("frontend")?.get("TRUST_PROXY");
+  t.equal(hops([]), "0", "the frontend is reached directly: the client is the connection's peer");
+  t.equal(hops([["--set", "frontend.ingress.enabled=true"]]), "1", "behind the chart's Ingress: the address it forwarded");
+  t.equal(hops([["--set", "frontend.ingress.enabled=true"], ["--set", "frontend.settings.trustedProxyHops=2"]]), "2", "a load balancer in front of the Ingress too");
+  t.equal(hops([["--set", "frontend.ingress.enabled=true"], ["--set", "frontend.settings.trustedProxyHops=0"]]), "0", "or none, when set so");
+});

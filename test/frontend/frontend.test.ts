@@ -1,11 +1,12 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { pino } from "pino";
+import { randomUUID } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
-import { buildApp, frontendMetrics, RateLimiter } from "../../src/frontend/app.js";
+import { buildApp, frontendMetrics } from "../../src/frontend/app.js";
 import { Hub } from "../../src/frontend/hub.js";
 import { startFrontend } from "../../src/frontend/main.js";
 import type { MemeResult } from "../../src/generated/messages.js";
@@ -113,7 +114,7 @@ for (const flavour of natsFlavours) {
 
 t.test("the API with app.inject: validation, errors, headers", async (t) => {
   const stack = await startStack(t, "pinned");
-  const fe = await frontendFor(t, stack, { RATE_LIMIT_PER_MINUTE: "3" });
+  const fe = await frontendFor(t, stack, { RATE_LIMIT_PER_MINUTE: "4" });
   const inject = (method: "GET" | "POST", url: string, payload?: unknown) => fe.app.inject({ method, url, payload: payload as string });
 
   const empty = await inject("POST", "/api/memes", { prompt: "   " });
@@ -125,10 +126,10 @@ t.test("the API with app.inject: validation, errors, headers", async (t) => {
   t.equal(notJson.statusCode, 400);
   t.equal(notJson.json().error, "bad_request");
 
-  t.equal((await inject("POST", "/api/memes", { prompt: "third accepted" })).statusCode, 202, "refused bodies count too: this is the third");
-  const limited = await inject("POST", "/api/memes", { prompt: "fourth" });
-  t.equal(limited.statusCode, 429, "the fourth submission in a minute is refused");
-  t.match(limited.json(), { error: "rate_limited", message: /^at most 3 memes a minute per client; try again in \d+ s$/ });
+  t.equal((await inject("POST", "/api/memes", { prompt: "fourth accepted" })).statusCode, 202, "refused bodies count too, unreadable ones included: this is the fourth");
+  const limited = await inject("POST", "/api/memes", { prompt: "fifth" });
+  t.equal(limited.statusCode, 429, "the fifth submission in a minute is refused");
+  t.match(limited.json(), { error: "rate_limited", message: /^at most 4 memes a minute per client; try again in \d+ s$/ });
   t.match(limited.headers["retry-after"], /^\d+$/);
 
   const missing = await inject("GET", "/api/memes/0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01");
@@ -162,18 +163,6 @@ t.test("only JSON bodies are submits (a foreign page can post others without a p
   t.equal(control.statusCode, 400, "a control character is refused at the door");
   t.same(control.json(), { error: "invalid_request", message: "prompt contains the control character U+0000, which a meme cannot show" });
   t.equal((await submit("\u200b\u200b")).statusCode, 400, "so is a prompt of zero-width characters");
-});
-
-t.test("the rate limit slides over the last minute and forgets idle clients", async (t) => {
-  const limiter = new RateLimiter(2);
-  t.equal(limiter.take("a", 0), 0);
-  t.equal(limiter.take("a", 30_000), 0);
-  t.equal(limiter.take("a", 40_000), 20, "wait until the first one is a minute old");
-  t.equal(limiter.take("b", 40_000), 0, "per client");
-  t.equal(limiter.take("a", 60_001), 0, "the first one has slid out");
-  t.equal(new RateLimiter(0).take("a"), 0, "0 turns it off");
-  for (let i = 0; i < 1000; i++) limiter.take(`client-${i}`, 200_000 + i);
-  t.equal(limiter.clients, 1000, "the sweep forgot a and b, idle for over a minute");
 });
 
 t.test("a queued meme has no image yet; a failed one says why", async (t) => {
@@ -258,7 +247,7 @@ t.test("a submit whose pending record fails after the readiness check is still q
   const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
   const hub = new Hub({ stream: "MEMES", consumer: "meme-generator", responseSubject: "meme.response", cacheTtl: 60 }, { nc: stack.nc, jsm: stack.jsm, redis, log });
   const app = await buildApp(
-    { requestSubject: "meme.request", cacheTtl: 60, rateLimitPerMinute: 0, burstMax: 0, maxInflight: 10 },
+    { requestSubject: "meme.request", cacheTtl: 60, rateLimitPerMinute: 0, burstMax: 0, maxInflight: 10, trustedProxyHops: 0, requestTimeoutSeconds: 10, maxEventStreams: 10 },
     { nc: stack.nc, js: jetstream(stack.nc), redis, hub, log, unready: () => undefined },
     frontendMetrics(),
   );
@@ -289,6 +278,183 @@ for (const flavour of natsFlavours)
     await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined));
     t.equal(await stack.lag(), 0);
   });
+
+/** Delivers the oldest queued request `times` times without acknowledging it, as a worker that keeps dying would. */
+async function exhaust(stack: Stack, times: number, last: "nak" | "timeout") {
+  const consumer = await jetstream(stack.nc).consumers.get("MEMES", "meme-generator");
+  for (let delivery = 1; delivery <= times; delivery++) {
+    const msg = await consumer.next({ expires: 3000 });
+    if (!msg) throw new Error(`delivery ${delivery} did not come`);
+    if (delivery < times || last === "nak") msg.nak();
+  }
+  // Only once the last nak has arrived does a pull make the server give up on it.
+  await sleep(500);
+  // The server notices the last ack wait running out while a pull is open.
+  await consumer.next({ expires: 2500 });
+}
+
+for (const flavour of natsFlavours)
+  for (const last of ["nak", "timeout"] as const)
+    t.test(`a request exhausted while no frontend ran is answered and removed by the next one's sweep (nats-server ${flavour}, last delivery ${last === "nak" ? "returned" : "never acknowledged"})`, async (t) => {
+      const stack = await startStack(t, flavour, { NATS_MAX_DELIVER: "2", NATS_ACK_WAIT: "1" });
+      const id = randomUUID();
+      await jetstream(stack.nc).publish("meme.request", JSON.stringify({ id, prompt: "nobody heard" }), { msgID: id });
+      await exhaust(stack, 2, last);
+      t.equal(await stack.streamMessages(), 1, "the exhausted request is still stored");
+      await frontendFor(t, stack);
+      const [result] = await stack.waitForResults([id], 10000);
+      t.match(result, { id, status: "failed", prompt: "nobody heard", error: "gave up after 2 deliveries" });
+      await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined), 5000);
+    });
+
+t.test("a forged max-deliveries advisory deletes nothing: only what really used up its deliveries is removed", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  const created = await post(fe.base, { prompt: "still queued" });
+  const id = created.body.id as string;
+  const seq = (await stack.jsm.streams.info("MEMES")).state.last_seq;
+  for (const deliveries of [5, 1]) {
+    stack.nc.publish(subjects.maxDeliveries("MEMES", "meme-generator"), JSON.stringify({ type: "io.nats.jetstream.advisory.v1.max_deliver", stream: "MEMES", consumer: "meme-generator", stream_seq: seq, deliveries }));
+  }
+  await stack.nc.flush();
+  await sleep(1500);
+  t.equal(await stack.streamMessages(), 1, "the queued meme is still in the queue");
+  t.notOk(stack.results.has(id), "and nobody answered it as failed");
+  const backend = await startBackend(stack.env);
+  t.teardown(() => backend.stop());
+  const [result] = await stack.waitForResults([id], 20000);
+  t.equal(result?.status, "done", "a worker makes it as asked");
+});
+
+t.test("an id belongs to the first request that used it: another request with it is a 409, the same one again changes nothing", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack);
+  const redis = new Redis(stack.redis.url);
+  t.teardown(() => redis.disconnect());
+  const first = await post(fe.base, { prompt: "mine | all mine", smallImage: true });
+  t.equal(first.status, 202);
+  const id = first.body.id as string;
+  const record = await redis.get(keys.pending(id));
+  for (const other of [{ prompt: "yours now" }, { prompt: "mine | all mine" }, { prompt: "mine | all mine", smallImage: true, template: "space" }]) {
+    const taken = await post(fe.base, { id, ...other });
+    t.equal(taken.status, 409, JSON.stringify(other));
+    t.same(taken.body, { error: "id_taken", message: `id ${id} belongs to another request (another prompt, size or template); submit without an id to get a new one` });
+  }
+  t.equal(await redis.get(keys.pending(id)), record, "the owner's pending record is untouched");
+  await sleep(5);
+  const again = await post(fe.base, { id, prompt: "  mine |   all mine ", fastMode: true });
+  t.equal(again.status, 202, "the same normalised request again is a client's retry");
+  t.equal(await redis.get(keys.pending(id)), record, "and changes nothing either");
+  t.same(await redis.lrange(keys.recent, 0, -1), [id], "the id is on the wall once");
+  const backend = await startBackend(stack.env);
+  t.teardown(() => backend.stop());
+  const done = await until("the result", async () => {
+    const view = (await (await fetch(`${fe.base}/api/memes/${id}`)).json()) as Record<string, unknown>;
+    return view.status === "queued" ? undefined : view;
+  });
+  t.match(done, { id, status: "done", prompt: "mine | all mine", width: 512 }, "the owner's meme is made");
+  t.equal(stack.results.get(id)?.prompt, "mine | all mine");
+});
+
+t.test("the client's address is the connection's unless trusted proxies forwarded it: a forged X-Forwarded-For dodges no limit", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const submit = (app: Awaited<ReturnType<typeof frontendFor>>["app"], forwarded?: string) =>
+    app.inject({ method: "POST", url: "/api/memes", payload: { prompt: "who am i" }, headers: forwarded ? { "x-forwarded-for": forwarded } : {} }).then((r) => r.statusCode);
+  const direct = await frontendFor(t, stack, { RATE_LIMIT_PER_MINUTE: "1" });
+  t.equal(await submit(direct.app, "203.0.113.1"), 202);
+  t.equal(await submit(direct.app, "203.0.113.2"), 429, "with no proxy trusted, a header naming another address changes nothing");
+  const behindIngress = await frontendFor(t, stack, { RATE_LIMIT_PER_MINUTE: "1", TRUST_PROXY: "1" });
+  t.equal(await submit(behindIngress.app, "198.51.100.7"), 202, "behind one proxy, the client is the address the proxy saw");
+  t.equal(await submit(behindIngress.app, "203.0.113.9, 198.51.100.7"), 429, "an address the client put before the proxy's is ignored");
+  t.equal(await submit(behindIngress.app, "198.51.100.8"), 202, "another client behind the same proxy has its own limit");
+});
+
+/** Opens a raw connection, writes `data`, and collects what comes back until the server closes it. */
+function raw(port: number, data: string, t: Tap): Promise<{ text: string; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let text = "";
+    const socket = connect(port, "127.0.0.1", () => socket.write(data));
+    t.teardown(() => socket.destroy());
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.on("error", reject);
+    socket.on("close", () => resolve({ text, closedAfterMs: Date.now() - started }));
+  });
+}
+
+function parseRaw(text: string) {
+  const [head = "", body = ""] = text.split("\r\n\r\n");
+  const [statusLine = "", ...lines] = head.split("\r\n");
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  return { status: Number(statusLine.split(" ")[1]), headers, body: body ? (JSON.parse(body) as Record<string, unknown>) : undefined };
+}
+
+t.test("errors the framework and Node's parser answer have the API's shape and security headers; slow requests time out", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack, { REQUEST_TIMEOUT: "1" });
+  const normal = await fetch(`${fe.base}/nowhere`);
+  const security = Object.fromEntries(["content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy", "cross-origin-resource-policy", "cross-origin-opener-policy"].map((h) => [h, normal.headers.get(h)]));
+  t.ok(Object.values(security).every((v) => typeof v === "string" && v.length > 0), "a normal error has every security header");
+  t.equal(normal.headers.get("strict-transport-security"), null, "and no HSTS on plain HTTP");
+
+  const cases: [what: string, request: string, status: number, error: string][] = [
+    ["a path that is not a URL", "GET /api/memes/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400, "bad_request"],
+    ["a path segment over 100 characters", `GET /api/memes/${"a".repeat(150)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 414, "uri_too_long"],
+    ["headers over 16 KiB", `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20000)}\r\n\r\n`, 431, "headers_too_large"],
+    ["something that is not HTTP", "HELLO\r\n\r\n", 400, "bad_request"],
+    ["headers sent too slowly", "GET / HTTP/1.1\r\nHost: x\r\n", 408, "request_timeout"],
+    ["a body sent too slowly", 'POST /api/memes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prom', 408, "request_timeout"],
+  ];
+  for (const [what, request, status, error] of cases) {
+    const answer = await raw(fe.port, request, t);
+    const parsed = parseRaw(answer.text);
+    t.equal(parsed.status, status, what);
+    t.match(parsed.body, { error, message: String }, `${what}: the API's shape`);
+    for (const [name, value] of Object.entries(security)) t.equal(parsed.headers[name], value, `${what}: ${name}`);
+    if (status === 408) t.ok(answer.closedAfterMs < 4000, `${what}: closed after ${answer.closedAfterMs} ms (REQUEST_TIMEOUT 1 s, checked every second)`);
+  }
+  const badJson = await fetch(`${fe.base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+  t.equal(badJson.status, 400);
+  t.match(await badJson.json(), { error: "bad_request", message: String });
+  t.equal(badJson.headers.get("content-security-policy"), security["content-security-policy"], "a JSON parse error has the headers too");
+});
+
+t.test("every 503 says when to come back; event streams per replica are capped", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const fe = await frontendFor(t, stack, { MAX_EVENT_STREAMS: "1" });
+  const first = await listen(fe.port);
+  t.teardown(() => first.close());
+  const second = await fetch(`${fe.base}/api/events`);
+  t.equal(second.status, 503);
+  t.same(await second.json(), { error: "too_many_streams", message: "this replica serves 1 event streams at most; try again later or another replica" });
+  t.equal(second.headers.get("retry-after"), "1");
+  const stream = await fetch(`${fe.base}/api/events`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+  t.equal(stream?.status, 503, "still full");
+  first.close();
+  await until("a stream free again", async () => {
+    const res = await fetch(`${fe.base}/api/events`);
+    const ok = res.status === 200;
+    if (ok) {
+      t.match(res.headers.get("content-security-policy"), /default-src 'self'/, "an event stream has the security headers");
+      await res.body?.cancel();
+    }
+    return ok ? true : undefined;
+  });
+
+  await stack.redis.stop();
+  const unready = await until("unready", async () => {
+    const res = await fetch(`${fe.base}/readyz`);
+    return res.status === 503 ? res : undefined;
+  }, 10000);
+  t.equal(unready.headers.get("retry-after"), "1", "readiness");
+  const refused = await fetch(`${fe.base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"prompt":"no cache"}' });
+  t.equal(refused.status, 503);
+  t.equal(refused.headers.get("retry-after"), "1", "a submit without Redis");
+  const metricsReady = await fetch(`http://127.0.0.1:${fe.metricsPort}/readyz`);
+  t.equal(metricsReady.headers.get("retry-after"), "1", "the metrics port's readiness");
+  await stack.redis.start();
+});
 
 t.test("malformed messages on the bus do not stop a frontend's NATS reader", async (t) => {
   const stack = await startStack(t, "pinned");
