@@ -1,12 +1,17 @@
 // Bad input from anywhere — HTTP bodies, raw NATS payloads — gets a clear
-// answer, never a 5xx, never a crashed worker, never a message left in the stream.
+// answer, never a 5xx, never a crashed worker, never a message left in the stream;
+// and the attacks of docs/security.md, at random: foreign content types, forged
+// forwarding headers, taken ids, control characters, ids with subject characters,
+// aborted and slow bodies, malformed and forged advisories.
 import { headers } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { randomUUID } from "node:crypto";
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
 import { startFrontend } from "../../src/frontend/main.js";
+import { subjects } from "../../src/shared/contract.js";
 import { freePort } from "../harness/servers.js";
 import { startStack } from "../harness/stack.js";
 
@@ -53,12 +58,140 @@ t.test("fuzzing", async (t) => {
     t.ok(refused > 0 && accepted > 0, `${accepted} accepted, ${refused} refused with a reason`);
   });
 
+  await t.test("content types: only JSON is a submit; anything else is a 415 with the reason", async (t) => {
+    const json = /^application\/json\s*(;.*)?$/i;
+    const type = fc.oneof(
+      fc.constantFrom("text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=utf-8", "APPLICATION/JSON", "application/jsonx", "application/ld+json", "text/json"),
+      fc.stringMatching(/^[a-z]{1,12}\/[a-z+.-]{1,16}(; ?charset=[a-z0-9-]{1,10})?$/),
+    );
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(type, async (contentType) => {
+        const res = await web.app.inject({ method: "POST", url: "/api/memes", headers: { "content-type": contentType }, payload: JSON.stringify({ prompt: "typed" }) });
+        if (json.test(contentType)) return res.statusCode === 202;
+        refused++;
+        return res.statusCode === 415 && res.json().error === "unsupported_media_type";
+      }),
+      { numRuns: runs },
+    );
+    t.ok(refused > 0, `${refused} foreign types refused`);
+  });
+
+  await t.test("prompts with control characters, lone surrogates or nothing visible: a 400 naming the problem", async (t) => {
+    const bad = fc.oneof(
+      // Tab, line feed, vertical tab, form feed and return are white space: they fold to single spaces.
+      fc.integer({ min: 0, max: 0x1f }).filter((c) => c < 0x09 || c > 0x0d).map((c) => String.fromCharCode(c)),
+      fc.constantFrom("\u007f", "\ufffe", "\uffff", "\ud800", "\udfff"),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 40 }), bad, fc.string({ maxLength: 40 }), async (before, char, after) => {
+        const res = await web.app.inject({ method: "POST", url: "/api/memes", payload: { prompt: `x${before}${char}${after}` } });
+        return res.statusCode === 400 && /control character|lone surrogate/.test(res.json().message as string);
+      }),
+      { numRuns: runs },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", " ", "\t"), { minLength: 1, maxLength: 20 }), async (chars) => {
+        const res = await web.app.inject({ method: "POST", url: "/api/memes", payload: { prompt: chars.join("") } });
+        return res.statusCode === 400;
+      }),
+      { numRuns: runs },
+    );
+    t.pass("every one refused at the door");
+  });
+
+  await t.test("ids: one that is no UUID is refused; a taken one is a 409 unless it is the same request", async (t) => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("a b", "x.y", "*", ">", "meme.response.>", "../../etc")), async (id) => {
+        const res = await web.app.inject({ method: "POST", url: "/api/memes", payload: { id, prompt: "an id of my own" } });
+        return res.statusCode === 400 && res.json().error === "invalid_request";
+      }),
+      { numRuns: runs },
+    );
+    const owned = randomUUID();
+    const first = await web.app.inject({ method: "POST", url: "/api/memes", payload: { id: owned, prompt: "the owner" } });
+    t.equal(first.statusCode, 202);
+    let taken = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 60 }), fc.boolean(), async (prompt, small) => {
+        const res = await web.app.inject({ method: "POST", url: "/api/memes", payload: { id: owned, prompt: `meme ${prompt}`, smallImage: small } });
+        if (res.statusCode === 409) taken++;
+        return res.statusCode === 409 ? res.json().error === "id_taken" : res.statusCode === 400;
+      }),
+      { numRuns: runs },
+    );
+    t.ok(taken > 0, `${taken} takeovers refused`);
+    const again = await web.app.inject({ method: "POST", url: "/api/memes", payload: { id: owned, prompt: "  the   owner " } });
+    t.equal(again.statusCode, 202, "the same request again is a retry");
+  });
+
+  await t.test("forged X-Forwarded-For: with no proxy trusted, no header gets a client past its limit", async (t) => {
+    const limit = 5;
+    const limited = await startFrontend({ ...stack.env, PORT: String(await freePort()), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", RATE_LIMIT_PER_MINUTE: String(limit) }, "127.0.0.1");
+    t.teardown(() => limited.stop(0));
+    const forwarded = fc.oneof(fc.ipV4(), fc.ipV6(), fc.array(fc.ipV4(), { minLength: 1, maxLength: 4 }).map((ips) => ips.join(", ")), fc.stringMatching(/^[!-~][ -~]{0,59}$/));
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(forwarded, async (header) => {
+        const res = await limited.app.inject({ method: "POST", url: "/api/memes", headers: { "x-forwarded-for": header, "x-real-ip": header, forwarded: `for=${header}` }, payload: { prompt: "who am i" } });
+        if (res.statusCode === 202) accepted++;
+        return res.statusCode === 202 || res.statusCode === 429;
+      }),
+      { numRuns: runs },
+    );
+    t.equal(accepted, limit, `${limit} accepted in the minute, whatever the headers said`);
+  });
+
+  await t.test("aborted and slow bodies: every slot comes back, probes answer throughout", async (t) => {
+    const request = 'POST /api/memes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"prompt":"never finished, never sent"}';
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: request.length - 1 }), fc.integer({ min: 0, max: 30 }), async (cut, waitMs) => {
+        const socket = connect(web.port, "127.0.0.1");
+        socket.on("error", () => undefined);
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(request.slice(0, cut));
+        await sleep(waitMs);
+        socket.destroy();
+        return (await fetch(`http://127.0.0.1:${web.port}/healthz`)).status === 200;
+      }),
+      { numRuns: Math.max(10, Math.round(runs / 3)) },
+    );
+    const deadline = Date.now() + 5000;
+    let stats = 0;
+    while (Date.now() < deadline && (stats = (await fetch(`http://127.0.0.1:${web.port}/api/stats`)).status) !== 200) await sleep(50);
+    t.equal(stats, 200, "not shed: the slots are back");
+  });
+
+  await t.test("malformed and forged advisories delete nothing and stop nothing", async (t) => {
+    const queued = Array.from({ length: 10 }, () => randomUUID());
+    const advisory = subjects.maxDeliveries("MEMES", "meme-generator");
+    const last = (await stack.jsm.streams.info("MEMES")).state.last_seq;
+    const forged = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.record({ stream_seq: fc.integer({ min: 0, max: last + 40 }), deliveries: fc.integer({ min: -1, max: 10 }), stream: fc.constant("MEMES"), consumer: fc.constant("meme-generator") }).map((v) => JSON.stringify(v)),
+    );
+    for (const id of queued) await fetch(`http://127.0.0.1:${web.port}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, prompt: `queued ${id.slice(0, 8)}` }) });
+    await fc.assert(
+      fc.asyncProperty(forged, async (payload) => {
+        stack.nc.publish(advisory, payload);
+        return true;
+      }),
+      { numRuns: runs },
+    );
+    const results = await stack.waitForResults(queued, 60000);
+    t.same(results.filter((r) => r.status !== "done").map((r) => `${r.id}: ${r.error ?? r.status}`), [], "every queued meme was made, none deleted as exhausted");
+    t.equal((await fetch(`http://127.0.0.1:${web.port}/readyz`)).status, 200, "and the frontend is still ready");
+  });
+
   await t.test("raw NATS payloads: every one answered, the worker alive, the stream empty", async (t) => {
     const ids: string[] = [];
     const payload = fc.oneof(
       fc.uint8Array({ maxLength: 256 }),
       fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))),
       fc.record({ prompt: fc.string({ maxLength: 250 }), fastMode: fc.boolean(), template: fc.constantFrom("ocean", "space", "nope") }).map((v) => new TextEncoder().encode(JSON.stringify(v))),
+      // Ids that are no subject token, in the payload.
+      fc.record({ id: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("a b", "x.y", "*", ">", "a.>")), prompt: fc.constant("subject characters") }).map((v) => new TextEncoder().encode(JSON.stringify(v))),
     );
     await fc.assert(
       fc.asyncProperty(payload, async (bytes) => {
@@ -67,6 +200,16 @@ t.test("fuzzing", async (t) => {
         h.set("Nats-Msg-Id", id);
         stack.nc.publish("meme.request", bytes, { headers: h });
         ids.push(id);
+        return true;
+      }),
+      { numRuns: runs },
+    );
+    // Ids that are no subject token, in the header of a payload without one: answered on a new id.
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.stringMatching(/^[!-~]{1,30}$/), fc.constantFrom("a b", "x.y", "*", ">", "a.>")), async (id) => {
+        const h = headers();
+        h.set("Nats-Msg-Id", id);
+        stack.nc.publish("meme.request", JSON.stringify({ prompt: "header id" }), { headers: h });
         return true;
       }),
       { numRuns: runs },
