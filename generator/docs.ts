@@ -3,6 +3,7 @@
 // from the program's declarations, the contract table from src/shared/contract.ts.
 import { shownDefault, type Variable } from "../src/shared/env.js";
 import { HEARTBEAT_MS, ID_PATTERN, keys, PROMPT_MAX, queueNames, RECENT_MAX, subjects, templateNames, WORKER_GONE_MS } from "../src/shared/contract.js";
+import { natsRoles, permissionsFor, SERVER_ONLY } from "../src/shared/permissions.js";
 import { chartValues, groups, readers } from "../src/shared/variables.js";
 
 export function markers(name: string): { start: string; end: string } {
@@ -32,6 +33,21 @@ export function envTable(): string {
   return ["| variable | default | read by | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
+/** Every NATS user's grants with the reason for each, for the default names. */
+export function permissionsTable(): string {
+  const grants = permissionsFor({ stream: queueNames.stream, consumer: queueNames.consumer, request: subjects.request, response: subjects.response });
+  const rows = natsRoles.flatMap((role) => [
+    ...grants[role].publish.map((g) => `| ${role} | publish | \`${cell(g.subject)}\` | ${cell(g.why)} |`),
+    ...(grants[role].subscribe.length > 0 ? grants[role].subscribe.map((g) => `| ${role} | subscribe | \`${cell(g.subject)}\` | ${cell(g.why)} |`) : [`| ${role} | subscribe | nothing | |`]),
+  ]);
+  return [
+    "| user | may | subject | why |",
+    "|---|---|---|---|",
+    ...rows,
+    `| every user | never publish | \`${SERVER_ONLY}\` | only the server publishes advisories |`,
+  ].join("\n");
+}
+
 export function contractTable(): string {
   const rows: [string, string][] = [
     ["request subject (default)", `\`${subjects.request}\``],
@@ -43,6 +59,7 @@ export function contractTable(): string {
     ["prompt", `1–${PROMPT_MAX} characters after trimming`],
     ["templates", templateNames.map((name) => `\`${name}\``).join(", ")],
     ["pending record", `\`${keys.pending("<id>")}\``],
+    ["owner of an id", `\`${keys.owner("<id>")}\`: the fingerprint of the first request that used it`],
     ["result", `\`${keys.result("<id>")}\``],
     ["image", `\`${keys.image("<hash>")}\` (the hash covers the normalised request and the renderer version)`],
     ["the wall", `\`${keys.recent}\`, the last ${RECENT_MAX} ids, newest first`],

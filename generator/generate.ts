@@ -14,7 +14,7 @@ import { chartSchema, defaultOf, loadSchema, nodeAt, repoPath, type SchemaNode }
 import { messageTypesSource, typesSource } from "./types.js";
 import { validateValues } from "./validate.js";
 import { commandVariables } from "../src/shared/variables.js";
-import { cell, contractTable, envTable, replaceSection } from "./docs.js";
+import { cell, contractTable, envTable, permissionsTable, replaceSection } from "./docs.js";
 import { rules } from "./rules.js";
 
 export const profiles: Profile[] = [defaultProfile, demo, local, production];
@@ -166,6 +166,7 @@ const sections: Record<string, Record<string, (root: SchemaNode) => string>> = {
   "chart/README.md": { values: valuesTable },
   "docs/configuration.md": { env: envTable, values: valuesTable },
   "docs/api.md": { contract: contractTable },
+  "docs/security.md": { permissions: permissionsTable },
 };
 
 /** The chart's list of the variables each subcommand reads, from the program's declarations. */

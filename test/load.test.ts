@@ -46,7 +46,7 @@ t.test("load over HTTP and over NATS, and smoke, against a running stack", async
   t.ok(http.p50 > 0 && http.p50 <= http.p95 && http.p95 <= http.p99, `p50 ${http.p50} ≤ p95 ${http.p95} ≤ p99 ${http.p99}`);
   t.ok(http.seconds >= 0.45, `even pacing: 40 at 80/s takes about half a second (${http.seconds} s)`);
 
-  const repeated = await runLoad(parseLoadArgs(["--nats", stack.nats.url, "--count", "30", "--rate", "40", "--prompts", "repeated", "--fast", "--quiet"]), () => undefined, false);
+  const repeated = await runLoad(parseLoadArgs(["--nats", stack.nats.url, "--user", "frontend", "--password", stack.env.NATS_PASSWORD ?? "", "--count", "30", "--rate", "40", "--prompts", "repeated", "--fast", "--quiet"]), () => undefined, false);
   t.match(repeated, { sent: 30, done: 30, lost: 0 });
   t.ok(repeated.cached >= 15, `six prompts over and over: most come from the cache (${repeated.cached} of 30)`);
   t.match(formatSummary(repeated), /^sent\s+30\n.*\ndone\s+30 \(\d+ from the cache\)/s);

@@ -6,6 +6,7 @@ import { createLogger, logUnhandledRejections } from "../shared/log.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
+import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
 import { workerMetrics } from "./metrics.js";
 import { RenderPool, usableCpus } from "./render/pool.js";
@@ -17,7 +18,7 @@ const variables = commandVariables.backend;
 export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "backend");
-  const { nc } = await connectQueue(v, "meme-generator-backend", log);
+  const { nc } = await connectQueue(v, "meme-generator-backend", log, roleOf.backend);
   // A worker checks the cache for every request it holds, many at a time while they hit: batched.
   const redis = await connectCache(v, "meme-generator-backend", log, true);
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());

@@ -9,6 +9,7 @@ import { listenOn } from "../shared/listen.js";
 import { startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
+import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
 import { buildApp, frontendMetrics } from "./app.js";
 import { Hub } from "./hub.js";
@@ -19,7 +20,7 @@ const variables = commandVariables.frontend;
 export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host = "0.0.0.0") {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "frontend");
-  const { nc, jsm } = await connectQueue(v, "meme-generator-frontend", log);
+  const { nc, jsm } = await connectQueue(v, "meme-generator-frontend", log, roleOf.frontend);
 
   let natsConnected = true;
   let stopping = false;

@@ -20,6 +20,9 @@ export const loadHelp = `usage: meme-generator load (--url URL | --nats URL) [op
   --fast           512 px images (fastMode)
   --wait S         seconds to wait for the last results (default 60)
   --subject S      request subject with --nats (default ${subjects.request})
+  --user U         NATS user with --nats, for a NATS with users: it must publish requests and read
+                   results (the frontend's user may; the guide's may only publish)
+  --password P     its password (default: NATS_PASSWORD)
   --quiet          no progress bar`;
 
 export class LoadUsageError extends Error {
@@ -29,6 +32,8 @@ export class LoadUsageError extends Error {
 export interface LoadOptions {
   url?: string;
   nats?: string;
+  user?: string;
+  password?: string;
   rate: number;
   count?: number;
   duration?: number;
@@ -62,6 +67,8 @@ export function parseLoadArgs(argv: string[]): LoadOptions {
         fast: { type: "boolean", default: false },
         wait: { type: "string" },
         subject: { type: "string" },
+        user: { type: "string" },
+        password: { type: "string" },
         quiet: { type: "boolean", default: false },
       },
     }).values;
@@ -77,6 +84,8 @@ export function parseLoadArgs(argv: string[]): LoadOptions {
   return {
     url: v.url?.replace(/\/+$/, ""),
     nats: v.nats,
+    user: v.user,
+    password: v.password ?? (process.env.NATS_PASSWORD || undefined),
     rate: positive("rate", v.rate, 10, false) as number,
     count: duration === undefined ? positive("count", v.count, 100) : undefined,
     duration,
@@ -155,7 +164,8 @@ export async function runLoad(options: LoadOptions, out: (text: string) => void,
     };
     close = async () => stop();
   } else {
-    const nc = await connect({ servers: options.nats, name: "meme-generator-load" });
+    const credentials = options.user || options.password ? { user: options.user, pass: options.password } : {};
+    const nc = await connect({ servers: options.nats, name: "meme-generator-load", ...credentials });
     const js = jetstream(nc);
     nc.subscribe(`${subjects.response}.>`, {
       callback: (error, msg) => {

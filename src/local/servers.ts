@@ -2,11 +2,14 @@
 // a temp folder for the JetStream store: for `start` on a developer's machine
 // and for the integration tests. Never the default ports, never their data.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { queueNames, subjects } from "../shared/contract.js";
+import { authorizationBlock, natsRoles, permissionsFor, type NatsRole, type NatsUser } from "../shared/permissions.js";
 
 export class MissingBinaryError extends Error {
   override name = "MissingBinaryError";
@@ -141,6 +144,20 @@ abstract class Managed {
   }
 }
 
+/**
+ * Users of a NATS this project starts: one per tier with its permissions (permissions.ts), and, for a
+ * test, an observer that may do anything (it deletes streams, pulls by hand, forges advisories).
+ */
+export interface NatsAuth {
+  passwords: Record<NatsRole, string>;
+  observer?: string;
+}
+
+/** Passwords for every tier user: random, one each, or `shared` for all (a test's processes share one env). */
+export function natsPasswords(shared?: string): Record<NatsRole, string> {
+  return Object.fromEntries(natsRoles.map((role) => [role, shared ?? randomBytes(18).toString("base64url")])) as Record<NatsRole, string>;
+}
+
 export class NatsServer extends Managed {
   readonly storeDir: string;
   private constructor(
@@ -148,13 +165,30 @@ export class NatsServer extends Managed {
     readonly port: number,
     readonly monitorPort: number,
     readonly jetstream: boolean,
+    readonly auth: NatsAuth | undefined,
   ) {
     super();
     this.storeDir = mkdtempSync(join(tmpdir(), "meme-nats-"));
+    if (auth) {
+      const grants = permissionsFor({ stream: queueNames.stream, consumer: queueNames.consumer, request: subjects.request, response: subjects.response });
+      const users: NatsUser[] = natsRoles.map((role) => ({ user: role, password: auth.passwords[role], permissions: grants[role] }));
+      if (auth.observer) users.push({ user: "observer", password: auth.observer });
+      writeFileSync(this.configFile, authorizationBlock(users), { mode: 0o600 });
+    }
   }
 
-  static async create(binary: string, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
-    return new NatsServer(binary, await freePort(), await freePort(), options.jetstream ?? true);
+  /** Users with permissions when `auth` is given; without it, any client may do anything. */
+  static async create(binary: string, options: { jetstream?: boolean; auth?: NatsAuth } = {}): Promise<NatsServer> {
+    return new NatsServer(binary, await freePort(), await freePort(), options.jetstream ?? true, options.auth);
+  }
+
+  private get configFile(): string {
+    return join(this.storeDir, "users.conf");
+  }
+
+  /** How a test's observer connects: every subject, or no credentials on a NATS without users. */
+  get observer(): { servers: string; user?: string; pass?: string } {
+    return this.auth?.observer ? { servers: this.url, user: "observer", pass: this.auth.observer } : { servers: this.url };
   }
 
   get url(): string {
@@ -173,6 +207,7 @@ export class NatsServer extends Managed {
 
   protected command() {
     const args = ["-a", "127.0.0.1", "-p", String(this.port), "-m", String(this.monitorPort)];
+    if (this.auth) args.push("-c", this.configFile);
     if (this.jetstream) args.push("-js", "-sd", this.storeDir);
     return { binary: this.binary, args, name: `nats-server on port ${this.port}` };
   }

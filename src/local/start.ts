@@ -4,9 +4,10 @@
 // ports in a temp folder, or says how to get them.
 import { Redis } from "ioredis";
 import { readEnv } from "../shared/env.js";
-import { connectJetStream, NatsUnavailableError } from "../shared/nats.js";
+import { connectJetStream, credentialsOf, NatsUnavailableError, type NatsCredentials } from "../shared/nats.js";
+import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
-import { binaryOnPath, freePort, NatsServer, RedisServer } from "./servers.js";
+import { binaryOnPath, freePort, natsPasswords, NatsServer, RedisServer } from "./servers.js";
 import { untilStopSignal } from "../shared/signals.js";
 
 const variables = commandVariables.start;
@@ -14,9 +15,9 @@ const variables = commandVariables.start;
 type Say = (line: string) => void;
 
 /** Why NATS at the URL is not usable, or undefined when it is (connected, with JetStream). */
-async function natsProblem(servers: string[]): Promise<string | undefined> {
+async function natsProblem(servers: string[], credentials: NatsCredentials | undefined): Promise<string | undefined> {
   try {
-    const { nc } = await connectJetStream(servers, 2, "meme-generator-start-probe");
+    const { nc } = await connectJetStream(servers, 2, "meme-generator-start-probe", credentials);
     await nc.close();
     return undefined;
   } catch (error) {
@@ -45,15 +46,21 @@ export async function startLocal(env: NodeJS.ProcessEnv, say: Say) {
     for (const server of own.reverse()) await (server instanceof NatsServer ? server.destroy() : server.stop());
   };
   const childEnv: Record<string, string | undefined> = { ...env };
+  // Each tier connects as its own user; on a NATS given by NATS_URL, with the NATS_USER and NATS_PASSWORD given.
+  const tierEnv = { provision: {}, backend: {}, frontend: {} } as Record<keyof typeof roleOf, Record<string, string>>;
   try {
-    const natsIssue = await natsProblem(v.NATS_URL);
+    const natsIssue = await natsProblem(v.NATS_URL, credentialsOf(v, roleOf.provision));
     if (natsIssue) {
       const binary = binaryOnPath("nats-server", "apt-get install nats-server (or set NATS_URL to a NATS with JetStream)");
-      const server = await NatsServer.create(binary);
+      const passwords = natsPasswords();
+      const server = await NatsServer.create(binary, { auth: { passwords } });
       own.push(server);
       await server.start();
       childEnv.NATS_URL = server.url;
-      say(`${natsIssue}; started nats-server ${server.version} with JetStream at ${server.url} (store ${server.storeDir})`);
+      childEnv.NATS_USER = "";
+      for (const command of Object.keys(tierEnv) as (keyof typeof roleOf)[]) tierEnv[command] = { NATS_PASSWORD: passwords[roleOf[command]] };
+      say(`${natsIssue}; started nats-server ${server.version} with JetStream at ${server.url} (store ${server.storeDir}), a user for each tier`);
+      say(`the guide's user may publish requests: nats pub --server ${server.url} --user guide --password ${passwords.guide} meme.request '{"prompt":"hello"}'`);
     } else say(`using NATS at ${v.NATS_URL.join(",")}`);
 
     const redisIssue = await redisProblem(v.REDIS_URL, v.REDIS_PASSWORD);
@@ -68,14 +75,14 @@ export async function startLocal(env: NodeJS.ProcessEnv, say: Say) {
     } else say(`using Redis at ${v.REDIS_URL}`);
 
     const { provision } = await import("../provision/provision.js");
-    const report = await provision(childEnv);
+    const report = await provision({ ...childEnv, ...tierEnv.provision });
     say(`queue: stream ${report.stream}, consumer ${report.consumer}`);
     const { startBackend } = await import("../backend/main.js");
     const { startFrontend } = await import("../frontend/main.js");
-    const backend = await startBackend({ ...childEnv, METRICS_PORT: String(await freePort()) });
+    const backend = await startBackend({ ...childEnv, ...tierEnv.backend, METRICS_PORT: String(await freePort()) });
     let web: Awaited<ReturnType<typeof startFrontend>>;
     try {
-      web = await startFrontend({ ...childEnv, METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" });
+      web = await startFrontend({ ...childEnv, ...tierEnv.frontend, METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" });
     } catch (error) {
       await backend.stop();
       throw error;

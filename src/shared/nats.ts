@@ -12,12 +12,24 @@ export interface JetStreamConnection {
   jsm: JetStreamManager;
 }
 
+/** A NATS user and password; undefined connects without credentials. */
+export interface NatsCredentials {
+  user: string;
+  pass: string;
+}
+
+/** The credentials of a subcommand: NATS_USER (else its own user) with NATS_PASSWORD, or none without a password. */
+export function credentialsOf(v: { NATS_USER: string; NATS_PASSWORD: string }, ownUser: string): NatsCredentials | undefined {
+  return v.NATS_PASSWORD ? { user: v.NATS_USER || ownUser, pass: v.NATS_PASSWORD } : undefined;
+}
+
 /**
  * Connects to NATS and checks that JetStream answers, retrying while the server
  * cannot be reached (it may still be starting) until `timeoutSeconds` pass. A
- * server that answers without JetStream fails at once: waiting will not help.
+ * server that answers without JetStream, or refuses the credentials, fails at
+ * once: waiting will not help.
  */
-export async function connectJetStream(servers: string[], timeoutSeconds: number, name: string): Promise<JetStreamConnection> {
+export async function connectJetStream(servers: string[], timeoutSeconds: number, name: string, credentials?: NatsCredentials): Promise<JetStreamConnection> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   const where = servers.join(",");
   let lastError = "no attempt";
@@ -26,7 +38,7 @@ export async function connectJetStream(servers: string[], timeoutSeconds: number
     try {
       // noAsyncTraces: errors keep their messages but skip capturing the caller's stack on every request,
       // which otherwise costs more CPU than anything else on a JetStream publish.
-      nc = await connect({ servers, name, timeout: Math.min(5000, Math.max(500, deadline - Date.now())), maxReconnectAttempts: -1, noAsyncTraces: true });
+      nc = await connect({ servers, name, ...credentials, timeout: Math.min(5000, Math.max(500, deadline - Date.now())), maxReconnectAttempts: -1, noAsyncTraces: true });
       const jsm = await jetstreamManager(nc);
       return { nc, jsm };
     } catch (error) {
@@ -34,6 +46,10 @@ export async function connectJetStream(servers: string[], timeoutSeconds: number
       // The client raises JetStreamNotEnabled ("jetstream is not enabled"), a class it does not export.
       if (error instanceof Error && /jetstream (is )?not enabled/i.test(error.message)) {
         throw new NatsUnavailableError(`NATS at ${where} answers but has no JetStream: start nats-server with -js (or enable jetstream in its config)`);
+      }
+      if (error instanceof Error && /authorization violation|authentication/i.test(error.message)) {
+        const who = credentials ? `the user ${credentials.user} with the password in NATS_PASSWORD` : "a client without credentials (set NATS_PASSWORD, and NATS_USER if the user is not the subcommand's own)";
+        throw new NatsUnavailableError(`NATS at ${where} refuses ${who}`);
       }
       lastError = error instanceof Error ? error.message : String(error);
       await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));

@@ -152,6 +152,22 @@ export async function ensureQueue(jsm: JetStreamManager, settings: QueueSettings
   return { stream, consumer, changes };
 }
 
+/** What of the queue is missing ("stream MEMES", "consumer meme-generator"); empty when both exist. Reads only. */
+export async function queueExists(jsm: JetStreamManager, settings: QueueSettings): Promise<string[]> {
+  const missing: string[] = [];
+  const present = async (read: () => Promise<unknown>, notFound: number, what: string) => {
+    try {
+      await read();
+    } catch (error) {
+      if (!isNotFound(error, notFound)) throw error;
+      missing.push(what);
+    }
+  };
+  await present(() => jsm.streams.info(settings.stream), JetStreamApiCodes.StreamNotFound, `stream ${settings.stream}`);
+  if (missing.length === 0) await present(() => jsm.consumers.info(settings.stream, settings.consumer), JetStreamApiCodes.ConsumerNotFound, `consumer ${settings.consumer}`);
+  return missing;
+}
+
 /** One stream or consumer: created when missing, compared, and updated when reconciling. */
 async function ensureOne<W extends object>(o: {
   kind: string;

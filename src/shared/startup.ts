@@ -1,15 +1,42 @@
 // What the frontend and the worker both do at start: reach JetStream and make
 // sure the queue exists (without changing one that does), and reach Redis.
 import type { Logger } from "pino";
-import { connectJetStream, type JetStreamConnection } from "./nats.js";
-import { ensureQueue, queueSettingsOf } from "./queue.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connectJetStream, credentialsOf, NatsUnavailableError, type JetStreamConnection } from "./nats.js";
+import { ensureQueue, queueExists, queueSettingsOf } from "./queue.js";
 import { connectRedis, redisReady } from "./redis.js";
 
-type QueueVariables = Parameters<typeof queueSettingsOf>[0] & { NATS_URL: string[]; NATS_CONNECT_TIMEOUT: number };
+type QueueVariables = Parameters<typeof queueSettingsOf>[0] & { NATS_URL: string[]; NATS_CONNECT_TIMEOUT: number; NATS_USER: string; NATS_PASSWORD: string };
 
-export async function connectQueue(v: QueueVariables, name: string, log: Logger): Promise<JetStreamConnection> {
-  const connection = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, name);
-  const report = await ensureQueue(connection.jsm, queueSettingsOf(v), false);
+/**
+ * Connects as the subcommand's NATS user and makes sure the queue is there. Without credentials (a
+ * NATS without users, such as a developer's own) a missing stream or consumer is created; with them
+ * only the provisioner may create or change either, so the process waits for both, saying so every
+ * 10 s, for up to NATS_CONNECT_TIMEOUT seconds, then stops with what is missing.
+ */
+export async function connectQueue(v: QueueVariables, name: string, log: Logger, ownUser: string): Promise<JetStreamConnection> {
+  const credentials = credentialsOf(v, ownUser);
+  const connection = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, name, credentials);
+  const settings = queueSettingsOf(v);
+  if (credentials) {
+    const deadline = Date.now() + v.NATS_CONNECT_TIMEOUT * 1000;
+    let said = 0;
+    for (;;) {
+      const missing = await queueExists(connection.jsm, settings);
+      if (missing.length === 0) break;
+      if (Date.now() >= deadline) {
+        await connection.nc.close();
+        throw new NatsUnavailableError(`${missing.join(" and ")} still missing after ${v.NATS_CONNECT_TIMEOUT} s: only the provisioner creates them (meme-generator provision, the chart's hook Job)`);
+      }
+      if (Date.now() - said >= 10_000) {
+        log.warn({ missing }, `waiting for ${missing.join(" and ")}: only the provisioner creates them`);
+        said = Date.now();
+      }
+      await sleep(500);
+    }
+    return connection;
+  }
+  const report = await ensureQueue(connection.jsm, settings, false);
   if (report.stream === "created" || report.consumer === "created") log.info(report, "created the missing queue");
   if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
   return connection;

@@ -19,6 +19,8 @@ export const nats = {
   NATS_CONSUMER: string("Durable pull consumer the workers share (and KEDA reads the lag of).", queueNames.consumer, name),
   NATS_REQUEST_SUBJECT: string("Subject the requests are published on.", subjects.request, subject),
   NATS_CONNECT_TIMEOUT: integer("Seconds to keep trying to reach NATS with JetStream at start before giving up.", 30, 1, 3600),
+  NATS_USER: string("NATS user; empty: the subcommand's own (frontend, worker or provisioner), when NATS_PASSWORD is set.", "", { re: /^[A-Za-z0-9_-]{0,64}$/, rule: "must be up to 64 letters, digits, _ or -" }),
+  NATS_PASSWORD: string("NATS password; empty connects without credentials (a NATS without users).", ""),
 };
 
 /** The settings `provision` applies to the stream and the consumer. */

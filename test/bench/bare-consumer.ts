@@ -5,7 +5,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 
-const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
+const nc = await connect({ servers: process.env.NATS_URL, user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD, noAsyncTraces: true });
 const js = jetstream(nc);
 nc.subscribe("bench.bare.consume", {
   callback: (_error, request) => {

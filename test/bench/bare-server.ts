@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 
 const subject = process.env.BARE_PUBLISH_SUBJECT;
 let js: JetStreamClient | undefined;
-if (subject) js = jetstream(await connect({ servers: process.env.NATS_URL, noAsyncTraces: true }));
+if (subject) js = jetstream(await connect({ servers: process.env.NATS_URL, user: process.env.NATS_USER, pass: process.env.NATS_PASSWORD, noAsyncTraces: true }));
 const redis = process.env.BARE_REDIS_URL ? new Redis(process.env.BARE_REDIS_URL) : undefined;
 
 const app = Fastify();

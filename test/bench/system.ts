@@ -19,7 +19,7 @@ import { startBackend } from "../../src/backend/main.js";
 import { memeSvg } from "../../src/backend/render/meme.js";
 import { RenderPool, usableCpus } from "../../src/backend/render/pool.js";
 import { templateFor } from "../../src/shared/messages.js";
-import { binaryOnPath, freePort, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
+import { binaryOnPath, freePort, natsPasswords, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
 import { provision } from "../../src/provision/provision.js";
 import { projectRoot } from "../../src/shared/project.js";
 import { median, percentile } from "../../src/load/load.js";
@@ -128,13 +128,16 @@ function rssMiB(pid: number): number {
 }
 
 async function main() {
-  const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"));
+  // NATS with the tiers' users, as deployed; the baselines connect as an observer without permissions to check.
+  const auth = { passwords: natsPasswords(randomUUID()), observer: randomUUID() };
+  const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"), { auth });
   const redis = await RedisServer.create();
   await nats.start();
   await redis.start();
-  const env = { ...quiet, NATS_URL: nats.url, REDIS_URL: redis.url };
+  const env = { ...quiet, NATS_URL: nats.url, REDIS_URL: redis.url, NATS_PASSWORD: auth.passwords.frontend };
+  const bare = { NATS_USER: "observer", NATS_PASSWORD: auth.observer };
   await provision(env);
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  const nc = await connect({ ...nats.observer, noAsyncTraces: true });
   const rows: [string, string, string, string, string][] = [];
   try {
     const threads = usableCpus();
@@ -172,7 +175,7 @@ async function main() {
     // five passes each, taken in turns so that neither side gets the quieter moments, and the medians.
     const workerPort = await freePort();
     const hitWorker = await spawnNode([bin, "backend"], { METRICS_PORT: String(workerPort), WORKER_CONCURRENCY: String(threads * 4) }, `http://127.0.0.1:${workerPort}/readyz`);
-    const bareConsumer = await spawnNode([join(benchDir, "bare-consumer.js")], {});
+    const bareConsumer = await spawnNode([join(benchDir, "bare-consumer.js")], bare);
     const hits = Array.from({ length: 2000 }, (_, i) => ({ prompt: unique[i % 20]?.prompt ?? "" }));
     const size = JSON.stringify({ id: randomUUID(), ...hits[0] }).length;
     await publishAll(nc, hits);
@@ -204,8 +207,9 @@ async function main() {
     const servers = [
       await serve([bin, "frontend"], { METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }),
       await serve([bareServer], {}),
-      await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request" }),
-      await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request", BARE_REDIS_URL: redis.url }),
+      // The bare publishers connect as the frontend's user: the server checks the same permissions.
+      await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request", NATS_USER: "frontend" }),
+      await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request", BARE_REDIS_URL: redis.url, NATS_USER: "frontend" }),
     ];
     for (const server of servers) await paced(server.port);
     const passes = servers.map(() => [] as { p50: number; p99: number }[]);

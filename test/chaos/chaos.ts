@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { provision } from "../../src/provision/provision.js";
 import { readEvents } from "../../src/load/events.js";
 import { projectRoot } from "../../src/shared/project.js";
-import { binaryOnPath, freePort, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
+import { binaryOnPath, freePort, natsPasswords, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
 
 export interface ChaosOptions {
   count: number;
@@ -57,14 +57,16 @@ function spawnProcess(command: string, env: Record<string, string>, logDir: stri
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const logDir = mkdtempSync(join(tmpdir(), "meme-chaos-"));
-  const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"));
+  // NATS with the tiers' users, as deployed; the run's own checks connect as an observer.
+  const auth = { passwords: natsPasswords(randomUUID()), observer: randomUUID() };
+  const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"), { auth });
   const redis = await RedisServer.create();
   const children = new Set<ChildProcess>();
   const workers: ChildProcess[] = [];
   try {
     await nats.start();
     await redis.start();
-    const env = { LOG_LEVEL: "warn", NATS_URL: nats.url, REDIS_URL: redis.url, NATS_ACK_WAIT: "5", NATS_MAX_DELIVER: "20", SHUTDOWN_TIMEOUT: "2" };
+    const env = { LOG_LEVEL: "warn", NATS_URL: nats.url, NATS_PASSWORD: auth.passwords.frontend, REDIS_URL: redis.url, NATS_ACK_WAIT: "5", NATS_MAX_DELIVER: "20", SHUTDOWN_TIMEOUT: "2" };
     await provision({ ...env, LOG_LEVEL: "silent" });
     const port = await freePort();
     const frontend = spawnProcess("frontend", { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, logDir, "frontend");
@@ -167,7 +169,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     closeEvents();
     closeEvents = () => undefined;
 
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect(nats.observer);
     const jsm = await jetstreamManager(nc);
     let lag = -1;
     let streamMessages = -1;

@@ -21,7 +21,7 @@ for (const flavour of natsFlavours) {
     t.match(server.version, flavour === "debian" ? /^v2\.9\./ : /^v2\.1\d\./);
     const jsz = (await (await fetch(`http://${server.monitoringEndpoint}/jsz`)).json()) as { config?: { store_dir?: string } };
     t.ok(jsz.config?.store_dir?.startsWith(server.storeDir), "JetStream stores in the test's temp folder");
-    const nc = await connect({ servers: server.url });
+    const nc = await connect(server.observer);
     t.equal(nc.info?.jetstream, true, "the server announces JetStream");
     await nc.close();
     await server.stop();
@@ -30,7 +30,7 @@ for (const flavour of natsFlavours) {
 }
 
 t.test("a nats-server can be started without JetStream, like Debian's packaged service", async (t) => {
-  const server = await startNats(t, "debian", { jetstream: false });
+  const server = await startNats(t, "debian", { jetstream: false, auth: false });
   const nc = await connect({ servers: server.url });
   t.notOk(nc.info?.jetstream, "no JetStream announced");
   await nc.close();

@@ -1,7 +1,8 @@
 // Throwaway servers for one test file, stopped at teardown: Debian's
 // nats-server (2.9) and the current one the toolchain pins, and redis-server.
 import { toolPath } from "../toolchain/toolchain.mjs";
-import { binaryOnPath, MissingBinaryError, NatsServer, RedisServer } from "../../src/local/servers.js";
+import { randomBytes } from "node:crypto";
+import { binaryOnPath, MissingBinaryError, natsPasswords, NatsServer, RedisServer } from "../../src/local/servers.js";
 
 export { binaryOnPath, freePort, MissingBinaryError, NatsServer, RedisServer } from "../../src/local/servers.js";
 
@@ -24,9 +25,15 @@ export function natsBinary(flavour: NatsFlavour): string {
   }
 }
 
-/** Starts a nats-server for this test and stops it (and removes its store) at teardown. */
-export async function startNats(t: Teardown, flavour: NatsFlavour, options: { jetstream?: boolean } = {}): Promise<NatsServer> {
-  const server = await NatsServer.create(natsBinary(flavour), options);
+/**
+ * Starts a nats-server for this test and stops it (and removes its store) at teardown. It has the
+ * tiers' users and permissions, as every deployment does, with one password for all of them (a test's
+ * processes share one env: `NATS_PASSWORD` is `server.auth.passwords.frontend`), and an observer that
+ * may do anything; `auth: false` starts it without users.
+ */
+export async function startNats(t: Teardown, flavour: NatsFlavour, options: { jetstream?: boolean; auth?: boolean } = {}): Promise<NatsServer> {
+  const auth = options.auth === false ? undefined : { passwords: natsPasswords(randomBytes(12).toString("hex")), observer: randomBytes(12).toString("hex") };
+  const server = await NatsServer.create(natsBinary(flavour), { jetstream: options.jetstream, auth });
   t.teardown(() => server.destroy());
   await server.start();
   return server;

@@ -29,13 +29,15 @@ export async function startStack(t: Teardown, flavour: NatsFlavour, extraEnv: Re
   const env: Record<string, string> = {
     LOG_LEVEL: "silent",
     NATS_URL: nats.url,
+    // Each subcommand connects as its own user (frontend, worker, provisioner), with its permissions.
+    NATS_PASSWORD: nats.auth?.passwords.frontend ?? "",
     REDIS_URL: redis.url,
     METRICS_PORT: String(await freePort()),
     NATS_ACK_WAIT: "5",
     ...extraEnv,
   };
   await provision(env);
-  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1 });
+  const nc = await connect({ ...nats.observer, maxReconnectAttempts: -1 });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
   const results = new Map<string, MemeResult>();

@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
+import { connect } from "@nats-io/transport-node";
 import { startLocal } from "../../src/local/start.js";
 import { freePort, startNats } from "../harness/servers.js";
 
@@ -21,27 +23,51 @@ t.test("with nothing listening, start runs its own NATS and Redis, and a meme go
   const stack = await startLocal(env, (line) => said.push(line));
   t.teardown(() => stack.stop());
   t.match(said[0], /could not be reached within 2 s.*; started nats-server v2\.\d+\.\d+ with JetStream at nats:\/\/127\.0\.0\.1:\d+/);
-  t.match(said[1], /does not answer.*; started redis-server at redis:\/\/127\.0\.0\.1:\d+ \(no persistence\)/);
-  t.equal(said[2], "queue: stream created, consumer created");
-  t.equal(said[3], `meme-generator is running: open http://localhost:${stack.port} (Ctrl-C stops everything)`);
+  const guide = /^the guide's user may publish requests: nats pub --server (\S+) --user guide --password (\S+) meme\.request '\{"prompt":"hello"\}'$/.exec(said[1] ?? "");
+  t.ok(guide, `the guide's credentials are printed: ${said[1]}`);
+  t.match(said[2], /does not answer.*; started redis-server at redis:\/\/127\.0\.0\.1:\d+ \(no persistence\)/);
+  t.equal(said[3], "queue: stream created, consumer created");
+  t.equal(said[4], `meme-generator is running: open http://localhost:${stack.port} (Ctrl-C stops everything)`);
   t.match(await memeThrough(stack.port), { status: "done", width: 512 });
+  const asGuide = await connect({ servers: guide?.[1], user: "guide", pass: guide?.[2] });
+  t.teardown(() => asGuide.close());
+  const refused = new Promise<string>((resolve) => {
+    asGuide.subscribe("meme.response.>", {
+      callback: (error) => {
+        if (error) resolve(error.message);
+      },
+    });
+  });
+  const id = randomUUID();
+  asGuide.publish("meme.request", JSON.stringify({ id, prompt: "the guide's loop" }));
+  await asGuide.flush();
+  t.match(await refused, /permissions violation/i, "the guide's user may not read results");
+  const deadline = Date.now() + 20000;
+  let made: { status?: string } = {};
+  while (Date.now() < deadline && made.status !== "done") {
+    await sleep(100);
+    made = (await (await fetch(`http://127.0.0.1:${stack.port}/api/memes/${id}`)).json()) as typeof made;
+  }
+  t.equal(made.status, "done", "a request the guide's user published was made");
   const nats = stack.env.NATS_URL as string;
   await stack.stop();
   const down = await fetch(`http://127.0.0.1:${stack.port}/healthz`).then(() => "up", () => "down");
   t.equal(down, "down", "the frontend is gone");
-  const { connect } = await import("@nats-io/transport-node");
   await t.rejects(connect({ servers: nats, timeout: 500, reconnect: false }), "its own NATS is gone");
 });
 
 t.test("a NATS without JetStream is not usable and is said so; running servers are used as they are", async (t) => {
-  const plain = await startNats(t, "debian", { jetstream: false });
+  const plain = await startNats(t, "debian", { jetstream: false, auth: false });
   const withJs = await startNats(t, "pinned");
   const said: string[] = [];
   const first = await startLocal({ LOG_LEVEL: "silent", NATS_URL: plain.url, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, PORT: String(await freePort()) }, (line) => said.push(line));
   await first.stop();
   t.match(said[0], new RegExp(`^NATS at ${plain.url} answers but has no JetStream: .*; started nats-server`));
   const again: string[] = [];
-  const second = await startLocal({ LOG_LEVEL: "silent", NATS_URL: withJs.url, REDIS_URL: first.env.REDIS_URL as string, PORT: String(await freePort()) }, (line) => again.push(line));
+  const second = await startLocal(
+    { LOG_LEVEL: "silent", NATS_URL: withJs.url, NATS_PASSWORD: withJs.auth?.passwords.frontend, REDIS_URL: first.env.REDIS_URL as string, PORT: String(await freePort()) },
+    (line) => again.push(line),
+  );
   t.teardown(() => second.stop());
   t.equal(again[0], `using NATS at ${withJs.url}`);
 });

@@ -1,5 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { provision, queueSettings } from "../../src/provision/provision.js";
 import { DUPLICATE_WINDOW_SECONDS } from "../../src/shared/queue.js";
@@ -28,8 +29,8 @@ t.test("settings come from the documented variables and their defaults", async (
 for (const flavour of natsFlavours) {
   t.test(`provision on nats-server (${flavour})`, async (t) => {
     const server = await startNats(t, flavour);
-    const env = { ...quiet, NATS_URL: server.url };
-    const nc = await connect({ servers: server.url });
+    const env = { ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.provisioner ?? "" };
+    const nc = await connect(server.observer);
     t.teardown(() => nc.close());
     const jsm = await jetstreamManager(nc);
 
@@ -70,7 +71,7 @@ for (const flavour of natsFlavours) {
 }
 
 t.test("a NATS without JetStream is named as such, at once", async (t) => {
-  const server = await startNats(t, "debian", { jetstream: false });
+  const server = await startNats(t, "debian", { jetstream: false, auth: false });
   const started = Date.now();
   await t.rejects(provision({ ...quiet, NATS_URL: server.url, NATS_CONNECT_TIMEOUT: "20" }), {
     name: "NatsUnavailableError",
@@ -93,7 +94,35 @@ t.test("an unreachable NATS fails after the connect timeout with the reason", as
 t.test("provision waits for a NATS that is still starting", async (t) => {
   const server = await startNats(t, "pinned");
   await server.stop();
-  const pending = provision({ ...quiet, NATS_URL: server.url, NATS_CONNECT_TIMEOUT: "20" });
+  const pending = provision({ ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.provisioner, NATS_CONNECT_TIMEOUT: "20" });
   setTimeout(() => void server.start(), 1500);
   t.same(await pending, { stream: "created", consumer: "created", changes: [] });
+});
+
+t.test("with NATS users, only the provisioner creates the queue: a frontend and a worker wait for it, then go on", async (t) => {
+  const { startFrontend } = await import("../../src/frontend/main.js");
+  const { startBackend } = await import("../../src/backend/main.js");
+  const { startRedis } = await import("../harness/servers.js");
+  const server = await startNats(t, "pinned");
+  const redis = await startRedis(t);
+  const env = { ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.frontend ?? "", REDIS_URL: redis.url };
+  const early = await freePort();
+  const frontend = startFrontend({ ...env, PORT: String(early), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", NATS_CONNECT_TIMEOUT: "20" }, "127.0.0.1");
+  const backend = startBackend({ ...env, METRICS_PORT: String(await freePort()), NATS_CONNECT_TIMEOUT: "20" });
+  await sleep(1500);
+  const nc = await connect(server.observer);
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  t.same(await jsm.streams.names().next(), [], "neither created the stream");
+  t.same(await provision({ ...env, NATS_PASSWORD: server.auth?.passwords.provisioner }), { stream: "created", consumer: "created", changes: [] });
+  const [web, worker] = await Promise.all([frontend, backend]);
+  t.teardown(() => worker.stop());
+  t.teardown(() => web.stop(0));
+  t.equal((await fetch(`http://127.0.0.1:${early}/readyz`)).status, 200, "the frontend is ready once the queue exists");
+
+  const empty = await startNats(t, "pinned");
+  const started = Date.now();
+  const missing = startBackend({ ...env, NATS_URL: empty.url, NATS_PASSWORD: empty.auth?.passwords.worker, METRICS_PORT: String(await freePort()), NATS_CONNECT_TIMEOUT: "2" });
+  await t.rejects(missing, { name: "NatsUnavailableError", message: "stream MEMES still missing after 2 s: only the provisioner creates them (meme-generator provision, the chart's hook Job)" });
+  t.ok(Date.now() - started < 6000, "it gives up after NATS_CONNECT_TIMEOUT");
 });
