@@ -227,25 +227,34 @@ export class RedisServer extends Managed {
   private constructor(
     readonly binary: string,
     readonly port: number,
+    /** Required of every client when set (`requirepass`); empty: none. */
+    readonly password: string,
   ) {
     super();
   }
 
-  static async create(): Promise<RedisServer> {
-    return new RedisServer(binaryOnPath("redis-server", "apt-get install redis-server"), await freePort());
+  static async create(options: { password?: string } = {}): Promise<RedisServer> {
+    return new RedisServer(binaryOnPath("redis-server", "apt-get install redis-server"), await freePort(), options.password ?? "");
   }
 
+  /** The address, as REDIS_URL takes it (the password goes in REDIS_PASSWORD). */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The address with the password in it, for a client of a test's own. */
+  get clientUrl(): string {
+    return this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}` : this.url;
+  }
+
   protected command() {
     const args = ["--bind", "127.0.0.1", "--port", String(this.port), "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", tmpdir(), "--logfile", ""];
+    if (this.password) args.push("--requirepass", this.password);
     return { binary: this.binary, args, name: `redis-server on port ${this.port}` };
   }
 
   protected async ready(): Promise<boolean> {
-    return (await ask(this.port, "PING")) === "+PONG";
+    return this.password ? (await ask(this.port, `AUTH ${this.password}`)) === "+OK" : (await ask(this.port, "PING")) === "+PONG";
   }
 }
 

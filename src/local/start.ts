@@ -3,6 +3,7 @@
 // when they answer (NATS with JetStream); otherwise it starts its own on free
 // ports in a temp folder, or says how to get them.
 import { Redis } from "ioredis";
+import { randomBytes } from "node:crypto";
 import { readEnv } from "../shared/env.js";
 import { connectJetStream, credentialsOf, NatsUnavailableError, type NatsCredentials } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
@@ -66,12 +67,13 @@ export async function startLocal(env: NodeJS.ProcessEnv, say: Say) {
     const redisIssue = await redisProblem(v.REDIS_URL, v.REDIS_PASSWORD);
     if (redisIssue) {
       binaryOnPath("redis-server", "apt-get install redis-server (or set REDIS_URL to a running Redis)");
-      const server = await RedisServer.create();
+      const server = await RedisServer.create({ password: randomBytes(18).toString("base64url") });
       own.push(server);
       await server.start();
       childEnv.REDIS_URL = server.url;
-      childEnv.REDIS_PASSWORD = "";
-      say(`${redisIssue}; started redis-server at ${server.url} (no persistence)`);
+      childEnv.REDIS_PASSWORD = server.password;
+      say(`${redisIssue}; started redis-server at ${server.url} (no persistence, a password)`);
+      say(`redis-cli -p ${server.port} -a ${server.password} --no-auth-warning ping; redis-benchmark -p ${server.port} -a ${server.password} -n 1000 -q`);
     } else say(`using Redis at ${v.REDIS_URL}`);
 
     const { provision } = await import("../provision/provision.js");

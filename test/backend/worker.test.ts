@@ -77,7 +77,7 @@ for (const flavour of natsFlavours) {
     const stack = await startStack(t, flavour);
     const backend = await startBackend(stack.env);
     t.teardown(() => backend.stop());
-    const redis = new Redis(stack.redis.url);
+    const redis = new Redis(stack.redis.clientUrl);
     t.teardown(() => redis.disconnect());
 
     await t.test("the guide's nats pub message, plain core NATS without id, becomes a 512 px meme", async (t) => {
@@ -225,7 +225,7 @@ for (const flavour of natsFlavours) {
 
 /** A worker of this process whose renders are `render`'s, on the stack's NATS and Redis. */
 async function workerRendering(t: Tap, stack: Stack, render: RenderPool["render"], settings: Partial<WorkerSettings> = {}) {
-  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(stack.redis.clientUrl, { maxRetriesPerRequest: 1 });
   await new Promise((resolve) => redis.once("ready", resolve));
   const worker = new Worker(
     { stream: "MEMES", consumer: "meme-generator", responseSubject: "meme.response", concurrency: 2, cacheTtl: 60, ackWaitSeconds: 5, shutdownTimeoutSeconds: 1, retryDelayMs: 100, ...settings },
@@ -289,7 +289,7 @@ t.test("an id belongs to the first request that used it, also on the bus", async
   const stack = await startStack(t, "pinned");
   const backend = await startBackend(stack.env);
   t.teardown(() => backend.stop());
-  const redis = new Redis(stack.redis.url);
+  const redis = new Redis(stack.redis.clientUrl);
   t.teardown(() => redis.disconnect());
   const core = (body: object) => stack.nc.publish(subjects.request, JSON.stringify(body));
   const stored = async (id: string) => JSON.parse((await redis.get(keys.result(id))) ?? "null") as MemeResult | null;

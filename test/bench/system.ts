@@ -131,10 +131,10 @@ async function main() {
   // NATS with the tiers' users, as deployed; the baselines connect as an observer without permissions to check.
   const auth = { passwords: natsPasswords(randomUUID()), observer: randomUUID() };
   const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"), { auth });
-  const redis = await RedisServer.create();
+  const redis = await RedisServer.create({ password: randomUUID() });
   await nats.start();
   await redis.start();
-  const env = { ...quiet, NATS_URL: nats.url, REDIS_URL: redis.url, NATS_PASSWORD: auth.passwords.frontend };
+  const env = { ...quiet, NATS_URL: nats.url, REDIS_URL: redis.url, REDIS_PASSWORD: redis.password, NATS_PASSWORD: auth.passwords.frontend };
   const bare = { NATS_USER: "observer", NATS_PASSWORD: auth.observer };
   await provision(env);
   const nc = await connect({ ...nats.observer, noAsyncTraces: true });
@@ -209,7 +209,7 @@ async function main() {
       await serve([bareServer], {}),
       // The bare publishers connect as the frontend's user: the server checks the same permissions.
       await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request", NATS_USER: "frontend" }),
-      await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request", BARE_REDIS_URL: redis.url, NATS_USER: "frontend" }),
+      await serve([bareServer], { BARE_PUBLISH_SUBJECT: "meme.request", BARE_REDIS_URL: redis.clientUrl, NATS_USER: "frontend" }),
     ];
     for (const server of servers) await paced(server.port);
     const passes = servers.map(() => [] as { p50: number; p99: number }[]);

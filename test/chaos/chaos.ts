@@ -60,13 +60,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // NATS with the tiers' users, as deployed; the run's own checks connect as an observer.
   const auth = { passwords: natsPasswords(randomUUID()), observer: randomUUID() };
   const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"), { auth });
-  const redis = await RedisServer.create();
+  const redis = await RedisServer.create({ password: randomUUID() });
   const children = new Set<ChildProcess>();
   const workers: ChildProcess[] = [];
   try {
     await nats.start();
     await redis.start();
-    const env = { LOG_LEVEL: "warn", NATS_URL: nats.url, NATS_PASSWORD: auth.passwords.frontend, REDIS_URL: redis.url, NATS_ACK_WAIT: "5", NATS_MAX_DELIVER: "20", SHUTDOWN_TIMEOUT: "2" };
+    const env = { LOG_LEVEL: "warn", NATS_URL: nats.url, NATS_PASSWORD: auth.passwords.frontend, REDIS_URL: redis.url, REDIS_PASSWORD: redis.password, NATS_ACK_WAIT: "5", NATS_MAX_DELIVER: "20", SHUTDOWN_TIMEOUT: "2" };
     await provision({ ...env, LOG_LEVEL: "silent" });
     const port = await freePort();
     const frontend = spawnProcess("frontend", { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, logDir, "frontend");

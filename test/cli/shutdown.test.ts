@@ -17,7 +17,7 @@ const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
 /** NATS and Redis of the test's own, the queue provisioned, and `command` started as the container starts it, killed at teardown. */
 async function startCommand(t: Teardown, command: string, settings: Record<string, string>, ports: { PORT?: string; METRICS_PORT?: string } = {}) {
   const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
-  const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, NATS_PASSWORD: nats.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, ...settings };
+  const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, NATS_PASSWORD: nats.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, REDIS_PASSWORD: redis.password, ...settings };
   await provision(env);
   const port = ports.PORT ?? String(await freePort());
   const metricsPort = ports.METRICS_PORT ?? String(await freePort());

@@ -47,7 +47,7 @@ async function suite(crds: string): Promise<void> {
     if (!found) throw new Error(`the demo render has no such ${kind}`);
     return found;
   };
-  const envOf = (workload: Workload) => ({ ...literalEnv(workload.spec.template.spec.containers[0]?.env), NATS_URL: nats.url, NATS_PASSWORD: nats.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, LOG_LEVEL: "warn" });
+  const envOf = (workload: Workload) => ({ ...literalEnv(workload.spec.template.spec.containers[0]?.env), NATS_URL: nats.url, NATS_PASSWORD: nats.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, REDIS_PASSWORD: redis.password, LOG_LEVEL: "warn" });
   const scaled = find("ScaledObject", () => true) as unknown as ScaledObject;
   const backend = find("Deployment", (name) => name === scaled.spec.scaleTargetRef.name);
   const frontend = find("Deployment", (name) => /frontend/.test(name));

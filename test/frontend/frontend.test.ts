@@ -103,7 +103,7 @@ for (const flavour of natsFlavours) {
     t.match(exported, /^meme_frontend_published_total 51$/m);
     t.ok(stats.throughput > 0, `throughput ${stats.throughput}/s`);
 
-    const redis = new Redis(stack.redis.url);
+    const redis = new Redis(stack.redis.clientUrl);
     t.teardown(() => redis.disconnect());
     await redis.del(done.imageKey as string);
     const gone = await fetch(`${fe.base}/api/memes/${id}/image.png`);
@@ -173,7 +173,7 @@ t.test("a queued meme has no image yet; a failed one says why", async (t) => {
   const queued = await fetch(`${fe.base}/api/memes/${id}/image.png`);
   t.equal(queued.status, 409);
   t.equal(((await queued.json()) as { error: string }).error, "not_ready");
-  const redis = new Redis(stack.redis.url);
+  const redis = new Redis(stack.redis.clientUrl);
   t.teardown(() => redis.disconnect());
   const failed: MemeResult = { id, status: "failed", error: "the renderer exploded", cached: false, renderMs: 0 };
   await redis.set(`meme:res:${id}`, JSON.stringify(failed));
@@ -185,7 +185,7 @@ t.test("a queued meme has no image yet; a failed one says why", async (t) => {
 t.test("a submit stores the pending record with its lifetime and keeps the wall's list trimmed, across a Redis restart; without Redis it is a 503", async (t) => {
   const stack = await startStack(t, "pinned");
   const fe = await frontendFor(t, stack, { CACHE_TTL: "120" });
-  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(stack.redis.clientUrl, { maxRetriesPerRequest: 1 });
   t.teardown(() => redis.disconnect());
   const first = await post(fe.base, { prompt: "pending | record" });
   t.equal(first.status, 202);
@@ -221,7 +221,7 @@ t.test("a submit stores the pending record with its lifetime and keeps the wall'
 t.test("a submit the queue refuses is a 503 and leaves no pending record and nothing on the wall; an id sent twice is on the wall once", async (t) => {
   const stack = await startStack(t, "pinned");
   const fe = await frontendFor(t, stack);
-  const redis = new Redis(stack.redis.url);
+  const redis = new Redis(stack.redis.clientUrl);
   t.teardown(() => redis.disconnect());
   const earlier = await post(fe.base, { prompt: "taken before" });
   t.equal(earlier.status, 202);
@@ -240,7 +240,7 @@ t.test("a submit the queue refuses is a 503 and leaves no pending record and not
 
 t.test("a submit whose pending record fails after the readiness check is still queued and answered 202", async (t) => {
   const stack = await startStack(t, "pinned");
-  const redis = new Redis(stack.redis.url, { enableOfflineQueue: false });
+  const redis = new Redis(stack.redis.clientUrl, { enableOfflineQueue: false });
   t.teardown(() => redis.disconnect());
   await new Promise((resolve) => redis.once("ready", resolve));
   const lines: string[] = [];
@@ -329,7 +329,7 @@ t.test("a forged max-deliveries advisory deletes nothing: only what really used 
 t.test("an id belongs to the first request that used it: another request with it is a 409, the same one again changes nothing", async (t) => {
   const stack = await startStack(t, "pinned");
   const fe = await frontendFor(t, stack);
-  const redis = new Redis(stack.redis.url);
+  const redis = new Redis(stack.redis.clientUrl);
   t.teardown(() => redis.disconnect());
   const first = await post(fe.base, { prompt: "mine | all mine", smallImage: true });
   t.equal(first.status, 202);

@@ -39,9 +39,14 @@ t.test("a nats-server can be started without JetStream, like Debian's packaged s
 t.test("redis-server starts on a free port, keeps nothing and restarts on the same port", async (t) => {
   const server = await startRedis(t);
   t.not(server.port, 6379);
-  const redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis(server.clientUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   t.teardown(() => redis.disconnect());
   await redis.connect();
+  const stranger = new Redis(server.url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  stranger.on("error", () => undefined);
+  await stranger.connect().catch(() => undefined);
+  await t.rejects(stranger.ping(), /NOAUTH|Authentication required/, "a client without the password is refused");
+  stranger.disconnect();
   t.equal(await redis.config("GET", "save").then((r) => (r as string[])[1]), "");
   await redis.set("k", "v");
   await server.restart();

@@ -39,8 +39,9 @@ export async function startNats(t: Teardown, flavour: NatsFlavour, options: { je
   return server;
 }
 
-export async function startRedis(t: Teardown): Promise<RedisServer> {
-  const server = await RedisServer.create();
+/** Starts a redis-server with a password of its own (as every deployment has) for this test; `password: false` starts one without. */
+export async function startRedis(t: Teardown, options: { password?: boolean } = {}): Promise<RedisServer> {
+  const server = await RedisServer.create({ password: options.password === false ? "" : randomBytes(12).toString("hex") });
   t.teardown(() => server.stop());
   await server.start();
   return server;

@@ -32,6 +32,7 @@ export async function startStack(t: Teardown, flavour: NatsFlavour, extraEnv: Re
     // Each subcommand connects as its own user (frontend, worker, provisioner), with its permissions.
     NATS_PASSWORD: nats.auth?.passwords.frontend ?? "",
     REDIS_URL: redis.url,
+    REDIS_PASSWORD: redis.password,
     METRICS_PORT: String(await freePort()),
     NATS_ACK_WAIT: "5",
     ...extraEnv,

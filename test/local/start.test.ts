@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
@@ -25,9 +26,19 @@ t.test("with nothing listening, start runs its own NATS and Redis, and a meme go
   t.match(said[0], /could not be reached within 2 s.*; started nats-server v2\.\d+\.\d+ with JetStream at nats:\/\/127\.0\.0\.1:\d+/);
   const guide = /^the guide's user may publish requests: nats pub --server (\S+) --user guide --password (\S+) meme\.request '\{"prompt":"hello"\}'$/.exec(said[1] ?? "");
   t.ok(guide, `the guide's credentials are printed: ${said[1]}`);
-  t.match(said[2], /does not answer.*; started redis-server at redis:\/\/127\.0\.0\.1:\d+ \(no persistence\)/);
-  t.equal(said[3], "queue: stream created, consumer created");
-  t.equal(said[4], `meme-generator is running: open http://localhost:${stack.port} (Ctrl-C stops everything)`);
+  t.match(said[2], /does not answer.*; started redis-server at redis:\/\/127\.0\.0\.1:\d+ \(no persistence, a password\)/);
+  const redisLines = /^redis-cli (-p \d+ -a \S+) --no-auth-warning ping; redis-benchmark (-p \d+ -a \S+) -n 1000 -q$/.exec(said[3] ?? "");
+  t.ok(redisLines, `the Redis commands with their password are printed: ${said[3]}`);
+  t.equal(said[4], "queue: stream created, consumer created");
+  t.equal(said[5], `meme-generator is running: open http://localhost:${stack.port} (Ctrl-C stops everything)`);
+  // The guide's Redis commands, with the flags printed (on loopback, bounded).
+  const cliFlags = (redisLines?.[1] ?? "").split(" ");
+  const pong = spawnSync("redis-cli", ["-h", "127.0.0.1", ...cliFlags, "--no-auth-warning", "ping"], { encoding: "utf8", timeout: 10000 });
+  t.equal(pong.stdout.trim(), "PONG", "redis-cli with the printed password");
+  const noAuth = spawnSync("redis-cli", ["-h", "127.0.0.1", cliFlags[0] ?? "", cliFlags[1] ?? "", "ping"], { encoding: "utf8", timeout: 10000 });
+  t.match(noAuth.stdout + noAuth.stderr, /NOAUTH|Authentication required/, "and refused without it");
+  const bench = spawnSync("redis-benchmark", ["-h", "127.0.0.1", ...(redisLines?.[2] ?? "").split(" "), "-n", "200", "-c", "5", "-q", "-t", "set,get"], { encoding: "utf8", timeout: 30000 });
+  t.match(bench.stdout, /SET: .*requests per second/, `redis-benchmark with the printed password: ${bench.stdout.trim().split("\n").pop() ?? ""}`);
   t.match(await memeThrough(stack.port), { status: "done", width: 512 });
   const asGuide = await connect({ servers: guide?.[1], user: "guide", pass: guide?.[2] });
   t.teardown(() => asGuide.close());

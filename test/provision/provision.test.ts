@@ -105,7 +105,7 @@ t.test("with NATS users, only the provisioner creates the queue: a frontend and 
   const { startRedis } = await import("../harness/servers.js");
   const server = await startNats(t, "pinned");
   const redis = await startRedis(t);
-  const env = { ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.frontend ?? "", REDIS_URL: redis.url };
+  const env = { ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, REDIS_PASSWORD: redis.password };
   const early = await freePort();
   const frontend = startFrontend({ ...env, PORT: String(early), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", NATS_CONNECT_TIMEOUT: "20" }, "127.0.0.1");
   const backend = startBackend({ ...env, METRICS_PORT: String(await freePort()), NATS_CONNECT_TIMEOUT: "20" });
