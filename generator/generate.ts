@@ -13,6 +13,7 @@ import { production } from "./profiles/production.js";
 import { chartSchema, defaultOf, loadSchema, nodeAt, repoPath, type SchemaNode } from "./schema.js";
 import { messageTypesSource, typesSource } from "./types.js";
 import { validateValues } from "./validate.js";
+import { natsRoles, permissionsFor, SERVER_ONLY } from "../src/shared/permissions.js";
 import { commandVariables } from "../src/shared/variables.js";
 import { cell, contractTable, envTable, permissionsTable, replaceSection } from "./docs.js";
 import { rules } from "./rules.js";
@@ -184,6 +185,24 @@ export function variablesTemplate(): string {
   ].join("\n");
 }
 
+/** Every NATS user's subjects, as JSON with the deployment's names left as {stream}, {consumer}, {request} and {response}. */
+export function natsUsersTemplate(): string {
+  const grants = permissionsFor({ stream: "{stream}", consumer: "{consumer}", request: "{request}", response: "{response}" });
+  const subjectsOnly = Object.fromEntries(
+    natsRoles.map((role) => [role, { publish: grants[role].publish.map((g) => g.subject), subscribe: grants[role].subscribe.map((g) => g.subject) }]),
+  );
+  return [
+    "{{/*",
+    "The subjects each NATS user may publish and subscribe to, as JSON; nobody but the server publishes the deny subject.",
+    "Generated from src/shared/permissions.ts by `npm run gen-values -- --all`; edit the grants there, not this file.",
+    "*/}}",
+    '{{- define "meme-generator.natsGrants" -}}',
+    JSON.stringify({ users: subjectsOnly, deny: SERVER_ONLY }),
+    "{{- end }}",
+    "",
+  ].join("\n");
+}
+
 /** The rules across values, for the chart to evaluate at install (templates/validate.yaml). */
 export function rulesTemplate(): string {
   return [
@@ -206,6 +225,7 @@ export async function generatedFiles(root: SchemaNode, base = repoPath(".")): Pr
   files.set("chart/values.yaml", valuesYaml(root));
   files.set("chart/templates/_variables.tpl", variablesTemplate());
   files.set("chart/templates/_rules.tpl", rulesTemplate());
+  files.set("chart/templates/_nats_users.tpl", natsUsersTemplate());
   files.set("chart/values.schema.json", `${JSON.stringify(chartSchema(root), null, 2)}\n`);
   for (const [page, generated] of Object.entries(sections)) {
     let content = readFileSync(join(base, page), "utf8");

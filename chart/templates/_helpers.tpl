@@ -109,6 +109,31 @@ replicas). KEDA enabled but absent follows backend.autoscaling.keda.whenUnavaila
 {{- end }}
 
 {{/* Client URL of NATS: the chart's own Service, or nats.external.url. */}}
+{{/* Whether the tiers connect to NATS with users: the chart's NATS with auth on, or an external one with a Secret named. */}}
+{{- define "meme-generator.natsAuth" -}}
+{{- $a := .Values.nats.auth }}
+{{- if and $a.enabled (or .Values.nats.enabled $a.existingSecret) }}true{{ end }}
+{{- end }}
+
+{{/* The Secret with the NATS users' passwords: the one named, else the one the chart generates. */}}
+{{- define "meme-generator.natsUsersSecret" -}}
+{{- .Values.nats.auth.existingSecret | default (printf "%s-users" (include "meme-generator.componentName" (dict "ctx" . "component" "nats"))) }}
+{{- end }}
+
+{{/* The NATS user each subcommand connects as. */}}
+{{- define "meme-generator.natsUserOf" -}}
+{{- get (dict "frontend" "frontend" "backend" "worker" "provision" "provisioner") . }}
+{{- end }}
+
+{{/*
+A checksum of the NATS users' passwords as the cluster holds them, for pod annotations: a pod
+restarts when they change (an upgrade after a rotation). Empty on the first install.
+*/}}
+{{- define "meme-generator.natsUsersChecksum" -}}
+{{- $ns := include "meme-generator.namespace" (dict "ctx" . "component" "nats") }}
+{{- (lookup "v1" "Secret" $ns (include "meme-generator.natsUsersSecret" .)).data | default dict | toJson | sha256sum }}
+{{- end }}
+
 {{/* Proxies whose X-Forwarded-For the frontend believes: the value, else 1 behind the chart's Ingress, else none. */}}
 {{- define "meme-generator.trustedProxyHops" -}}
 {{- $hops := .Values.frontend.settings.trustedProxyHops }}
@@ -181,6 +206,12 @@ _variables.tpl, generated from the program's declarations): (dict "ctx" $ "comma
 {{- end }}
 {{- end }}
 {{- $env = append $env (dict "name" "CACHE_TTL" "value" $v.cache.ttlSeconds) }}
+{{- if include "meme-generator.natsAuth" $ctx }}
+{{- $user := include "meme-generator.natsUserOf" .command }}
+{{- if $user }}
+{{- $env = append $env (dict "name" "NATS_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" (include "meme-generator.natsUsersSecret" $ctx) "key" $user))) }}
+{{- end }}
+{{- end }}
 {{- $out := list }}
 {{- range $env }}
 {{- if has .name $reads }}

@@ -401,6 +401,16 @@ export interface Values {
      * NATS servers: 1, or 3 or 5 for a JetStream cluster with routes on port 6222.
      */
     replicas: 1 | 3 | 5;
+    /**
+     * NATS users: one per tier (frontend, worker, provisioner) with only the subjects it needs, and a guide user that may only publish requests (docs/security.md lists every grant).
+     */
+    auth: {
+      /**
+       * Require the users; false lets any client of the cluster do anything on NATS (not recommended).
+       */
+      enabled: boolean;
+      existingSecret: OptionalName;
+    };
     podLabels: StringMap;
     podAnnotations: StringMap;
     resources: Resources;
