@@ -406,7 +406,7 @@ export interface Values {
      */
     auth: {
       /**
-       * Require the users; false lets any client of the cluster do anything on NATS (not recommended).
+       * Require the users; false lets any client of the cluster do anything on NATS. Off by default for now: with users only the provisioner creates the queue and the tiers wait for it, but the provisioner is a post-install hook, which Helm runs only after helm install --wait has waited for the tiers, so that install would hang.
        */
       enabled: boolean;
       existingSecret: OptionalName;

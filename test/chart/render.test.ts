@@ -21,8 +21,8 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 const apis = ["keda.sh/v1alpha1/ScaledObject", "autoscaling.k8s.io/v1/VerticalPodAutoscaler", "redis.redis.opstreelabs.in/v1beta2/Redis", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule"];
 const profiles = ["default", "demo", "local", "production"];
 
-function render(helm: HelmLine, profile: string): Obj[] {
-  const args = apis.flatMap((api) => ["--api-versions", api]);
+function render(helm: HelmLine, profile: string, extra: string[] = []): Obj[] {
+  const args = [...apis.flatMap((api) => ["--api-versions", api]), ...extra];
   if (profile !== "default") args.push("-f", repoPath(`chart/profiles/${profile}.yaml`));
   // The passwords the chart generates are new in every render: the same objects are the same but for them.
   return renderedObjects<Obj>(args, helm, "meme-generator").map((o) =>
@@ -151,16 +151,17 @@ for (const profile of profiles) {
 t.test("the NATS configuration of every profile is one nats-server accepts", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "meme-nats-conf-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const profile of profiles) {
-    const config = (rendered.get(profile) as Obj[]).find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config")) as { data: Record<string, string> } | undefined;
+  const withUsers = (profile: string) => render("helm3", profile, ["--set", "nats.auth.enabled=true"]);
+  for (const [profile, objects, users] of profiles.flatMap((p) => [[p, rendered.get(p) as Obj[], false], [p, withUsers(p), true]] as const)) {
+    const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config")) as { data: Record<string, string> } | undefined;
     if (!t.ok(config, `${profile}: a NATS config`) || !config) continue;
-    const file = join(dir, `${profile}.conf`);
+    const file = join(dir, `${profile}${users ? "-users" : ""}.conf`);
     writeFileSync(file, (config.data["nats.conf"] as string).replace(/store_dir: "[^"]*"/, `store_dir: "${join(dir, "store")}"`));
     // The users' passwords come from the pod's environment (the users Secret).
     const passwords = Object.fromEntries(natsRoles.map((user) => [`NATS_${user.toUpperCase()}_PASSWORD`, "x"]));
     const check = spawnSync(toolPath("nats-server"), ["-t", "-c", file], { encoding: "utf8", env: { ...process.env, ...passwords, POD_NAME: "nats-0" } });
-    t.match(config.data["nats.conf"] as string, /authorization \{/, `${profile}: NATS has users`);
-    t.equal(check.status, 0, `${profile}: nats-server -t: ${check.stderr.trim()}`);
+    t.equal(/authorization \{/.test(config.data["nats.conf"] as string), users, `${profile}: NATS ${users ? "with users (nats.auth.enabled)" : "without users (nats.auth is off by default for now)"}`);
+    t.equal(check.status, 0, `${profile}${users ? " with users" : ""}: nats-server -t: ${check.stderr.trim()}`);
   }
 });
 
