@@ -3,7 +3,7 @@
 // from the program's declarations, the contract table from src/shared/contract.ts.
 import { shownDefault, type Variable } from "../src/shared/env.js";
 import { HEARTBEAT_MS, ID_PATTERN, keys, PROMPT_MAX, queueNames, RECENT_MAX, subjects, templateNames, WORKER_GONE_MS } from "../src/shared/contract.js";
-import { natsRoles, permissionsFor, SERVER_ONLY } from "../src/shared/permissions.js";
+import { defaultQueueNames, natsRoles, permissionsFor, SERVER_ONLY } from "../src/shared/permissions.js";
 import { chartValues, groups, readers } from "../src/shared/variables.js";
 
 export function markers(name: string): { start: string; end: string } {
@@ -35,7 +35,7 @@ export function envTable(): string {
 
 /** Every NATS user's grants with the reason for each, for the default names. */
 export function permissionsTable(): string {
-  const grants = permissionsFor({ stream: queueNames.stream, consumer: queueNames.consumer, request: subjects.request, response: subjects.response });
+  const grants = permissionsFor(defaultQueueNames);
   const rows = natsRoles.flatMap((role) => [
     ...grants[role].publish.map((g) => `| ${role} | publish | \`${cell(g.subject)}\` | ${cell(g.why)} |`),
     ...(grants[role].subscribe.length > 0 ? grants[role].subscribe.map((g) => `| ${role} | subscribe | \`${cell(g.subject)}\` | ${cell(g.why)} |`) : [`| ${role} | subscribe | nothing | |`]),

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
 import { HEARTBEAT_MS, keys, resultSubject, subjects } from "../shared/contract.js";
 import { fingerprint, imageKey, parseRequest } from "../shared/messages.js";
-import { defineOwnership, storeOwnResult } from "../shared/ownership.js";
+import { answerFailed, defineOwnership, storeOwnResult } from "../shared/ownership.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { memeSvg } from "./render/meme.js";
 import type { RenderPool } from "./render/pool.js";
@@ -267,23 +267,10 @@ export class Worker {
    */
   private async giveUp(msg: JsMsg, reason: string): Promise<void> {
     const parsed = parseRequest(msg.data, msg.headers?.get("Nats-Msg-Id") || undefined);
-    const result: MemeResult = {
-      id: parsed.ok ? parsed.request.id : parsed.id,
-      status: "failed",
-      ...(parsed.ok ? { prompt: parsed.request.prompt } : {}),
-      error: reason,
-      cached: false,
-      renderMs: 0,
-      finishedAt: new Date().toISOString(),
-    };
-    const json = JSON.stringify(result);
-    // Without Redis the result cannot be kept, but the browsers waiting for it still hear of it.
-    const mine = await storeOwnResult(this.deps.redis, result, parsed.ok ? fingerprint(parsed.request) : undefined, this.settings.cacheTtl, json).catch(() => true);
-    if (mine) this.publish(result, json);
-    else this.deps.log.warn({ id: result.id, seq: msg.seq }, "the id belongs to another request: its last delivery ended unanswered");
+    const { id, answered } = await answerFailed(this.deps.redis, parsed, reason, this.settings.cacheTtl, (result, json) => this.publish(result, json));
     msg.term();
     this.failed++;
-    this.deps.log.warn({ id: result.id, seq: msg.seq, deliveries: msg.info.deliveryCount }, reason);
+    this.deps.log.warn({ id, seq: msg.seq, deliveries: msg.info.deliveryCount, answered }, answered ? reason : `${reason}; unanswered: the id belongs to another request`);
   }
 
   private async process(msg: JsMsg): Promise<MemeResult | Refused> {

@@ -9,9 +9,9 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
 import { resultSubject, subjects, WORKER_GONE_MS } from "../shared/contract.js";
-import { fingerprint, parseRequest } from "../shared/messages.js";
+import { parseRequest } from "../shared/messages.js";
 import { guarded } from "../shared/nats.js";
-import { defineOwnership, storeOwnResult } from "../shared/ownership.js";
+import { answerFailed, defineOwnership } from "../shared/ownership.js";
 
 const THROUGHPUT_WINDOW_MS = 10_000;
 
@@ -186,21 +186,10 @@ export class Hub {
       return false;
     }
     const parsed = parseRequest(stored.data, stored.header?.get("Nats-Msg-Id") || undefined);
-    const id = parsed.ok ? parsed.request.id : parsed.id;
-    const result: MemeResult = {
-      id,
-      status: "failed",
-      ...(parsed.ok ? { prompt: parsed.request.prompt } : {}),
-      error: `gave up after ${deliveries} deliveries`,
-      cached: false,
-      renderMs: 0,
-      finishedAt: new Date().toISOString(),
-    };
-    const json = JSON.stringify(result);
-    // Without Redis the result cannot be kept, but the browsers waiting for it still hear of it.
-    const mine = await storeOwnResult(redis, result, parsed.ok ? fingerprint(parsed.request) : undefined, this.settings.cacheTtl, json).catch(() => true);
-    if (mine) nc.publish(resultSubject(this.settings.responseSubject, id), json);
-    log.warn({ id, seq, deliveries, answered: mine }, "request gave up after its last delivery");
+    const { id, answered } = await answerFailed(redis, parsed, `gave up after ${deliveries} deliveries`, this.settings.cacheTtl, (result, json) =>
+      nc.publish(resultSubject(this.settings.responseSubject, result.id), json),
+    );
+    log.warn({ id, seq, deliveries, answered }, "request gave up after its last delivery");
     return true;
   }
 

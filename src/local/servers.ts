@@ -8,8 +8,7 @@ import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { queueNames, subjects } from "../shared/contract.js";
-import { authorizationBlock, natsRoles, permissionsFor, type NatsRole, type NatsUser } from "../shared/permissions.js";
+import { authorizationBlock, defaultQueueNames, natsRoles, permissionsFor, type NatsRole, type NatsUser } from "../shared/permissions.js";
 
 export class MissingBinaryError extends Error {
   override name = "MissingBinaryError";
@@ -170,7 +169,7 @@ export class NatsServer extends Managed {
     super();
     this.storeDir = mkdtempSync(join(tmpdir(), "meme-nats-"));
     if (auth) {
-      const grants = permissionsFor({ stream: queueNames.stream, consumer: queueNames.consumer, request: subjects.request, response: subjects.response });
+      const grants = permissionsFor(defaultQueueNames);
       const users: NatsUser[] = natsRoles.map((role) => ({ user: role, password: auth.passwords[role], permissions: grants[role] }));
       if (auth.observer) users.push({ user: "observer", password: auth.observer });
       writeFileSync(this.configFile, authorizationBlock(users), { mode: 0o600 });

@@ -7,6 +7,7 @@
 import type { Redis } from "ioredis";
 import type { MemeResult } from "../generated/messages.js";
 import { keys } from "./contract.js";
+import { fingerprint, type ParsedRequest } from "./messages.js";
 
 /**
  * KEYS[1] owner, KEYS[2] result; ARGV[1] the fingerprint of the request answered ('' when the
@@ -36,4 +37,26 @@ export function defineOwnership(redis: Redis): void {
  */
 export async function storeOwnResult(redis: Redis, result: MemeResult, fingerprint: string | undefined, ttl: number, json = JSON.stringify(result)): Promise<boolean> {
   return (await (redis as WithScript).memeStoreOwnResult(keys.owner(result.id), keys.result(result.id), fingerprint ?? "", json, ttl)) === 1;
+}
+
+/**
+ * Answers a request that will not be made (it used up its deliveries) as failed with `error`: the
+ * result is stored unless the id belongs to another request, and published when it was stored, or
+ * when Redis could not be asked (the result cannot be kept, but the browsers waiting for it still
+ * hear of it). Resolves whether it was answered.
+ */
+export async function answerFailed(redis: Redis, parsed: ParsedRequest, error: string, ttl: number, publish: (result: MemeResult, json: string) => void): Promise<{ id: string; answered: boolean }> {
+  const result: MemeResult = {
+    id: parsed.ok ? parsed.request.id : parsed.id,
+    status: "failed",
+    ...(parsed.ok ? { prompt: parsed.request.prompt } : {}),
+    error,
+    cached: false,
+    renderMs: 0,
+    finishedAt: new Date().toISOString(),
+  };
+  const json = JSON.stringify(result);
+  const answered = await storeOwnResult(redis, result, parsed.ok ? fingerprint(parsed.request) : undefined, ttl, json).catch(() => true);
+  if (answered) publish(result, json);
+  return { id: result.id, answered };
 }

@@ -2,7 +2,7 @@
 // `nats pub`. Each subject a user may publish or subscribe to is listed once,
 // with why it needs it; the NATS configuration of `npm start`, of the tests and
 // of the chart is rendered from this list, and the chart's docs show it.
-import { subjects } from "./contract.js";
+import { queueNames, subjects } from "./contract.js";
 
 export type NatsRole = "frontend" | "worker" | "provisioner" | "guide";
 
@@ -26,6 +26,9 @@ export interface QueueNames {
   request: string;
   response: string;
 }
+
+/** The names every deployment has unless it renames them. */
+export const defaultQueueNames: QueueNames = { stream: queueNames.stream, consumer: queueNames.consumer, request: subjects.request, response: subjects.response };
 
 /** What nobody but the server publishes: a client that could would forge advisories. */
 export const SERVER_ONLY = "$JS.EVENT.>";

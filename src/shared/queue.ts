@@ -153,7 +153,7 @@ export async function ensureQueue(jsm: JetStreamManager, settings: QueueSettings
 }
 
 /** What of the queue is missing ("stream MEMES", "consumer meme-generator"); empty when both exist. Reads only. */
-export async function queueExists(jsm: JetStreamManager, settings: QueueSettings): Promise<string[]> {
+export async function missingOfQueue(jsm: JetStreamManager, settings: QueueSettings): Promise<string[]> {
   const missing: string[] = [];
   const present = async (read: () => Promise<unknown>, notFound: number, what: string) => {
     try {

@@ -3,7 +3,7 @@
 import type { Logger } from "pino";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectJetStream, credentialsOf, NatsUnavailableError, type JetStreamConnection } from "./nats.js";
-import { ensureQueue, queueExists, queueSettingsOf } from "./queue.js";
+import { ensureQueue, missingOfQueue, queueSettingsOf } from "./queue.js";
 import { connectRedis, redisReady } from "./redis.js";
 
 type QueueVariables = Parameters<typeof queueSettingsOf>[0] & { NATS_URL: string[]; NATS_CONNECT_TIMEOUT: number; NATS_USER: string; NATS_PASSWORD: string };
@@ -22,7 +22,7 @@ export async function connectQueue(v: QueueVariables, name: string, log: Logger,
     const deadline = Date.now() + v.NATS_CONNECT_TIMEOUT * 1000;
     let said = 0;
     for (;;) {
-      const missing = await queueExists(connection.jsm, settings);
+      const missing = await missingOfQueue(connection.jsm, settings);
       if (missing.length === 0) break;
       if (Date.now() >= deadline) {
         await connection.nc.close();

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
-import { queueNames, subjects } from "../../src/shared/contract.js";
-import { authorizationBlock, natsRoles, permissionsFor, SERVER_ONLY, type NatsRole } from "../../src/shared/permissions.js";
+import { subjects } from "../../src/shared/contract.js";
+import { authorizationBlock, defaultQueueNames, natsRoles, permissionsFor, SERVER_ONLY, type NatsRole } from "../../src/shared/permissions.js";
 import { natsBinary, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
-const names = { stream: queueNames.stream, consumer: queueNames.consumer, request: subjects.request, response: subjects.response };
+const names = defaultQueueNames;
 const advisory = subjects.maxDeliveries(names.stream, names.consumer);
 
 t.test("every grant has its reason, and nats-server accepts the configuration rendered from them", async (t) => {
