@@ -3,7 +3,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { readEnv } from "../shared/env.js";
 import { createLogger, logUnhandledRejections } from "../shared/log.js";
-import { startMetricsServer } from "../shared/metrics-server.js";
+import { StartupProbe, startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
@@ -18,11 +18,22 @@ const variables = commandVariables.backend;
 export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "backend");
-  const { nc } = await connectQueue(v, "meme-generator-backend", log, roleOf.backend);
+  const metrics = workerMetrics();
+  // The metrics port answers first: alive, and unready with what it waits for, while NATS, the queue and Redis come.
+  const probe = new StartupProbe();
+  const server = await startMetricsServer(v.METRICS_PORT, metrics.registry, probe, log);
+  let connection: Awaited<ReturnType<typeof connectQueue>>;
+  try {
+    connection = await connectQueue(v, "meme-generator-backend", log, roleOf.backend, (what) => probe.waiting(what));
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const { nc } = connection;
+  probe.waiting("connecting to Redis");
   // A worker checks the cache for every request it holds, many at a time while they hit: batched.
   const redis = await connectCache(v, "meme-generator-backend", log, true);
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());
-  const metrics = workerMetrics();
   const worker = new Worker(
     {
       stream: v.NATS_STREAM,
@@ -36,18 +47,17 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
     },
     { nc, js: jetstream(nc), redis, pool, metrics, log },
   );
-  await worker.start();
-  let server: Awaited<ReturnType<typeof startMetricsServer>>;
   try {
-    server = await startMetricsServer(v.METRICS_PORT, metrics.registry, worker, log);
+    await worker.start();
   } catch (error) {
     // Nothing started may outlive a start that failed: the process must be able to exit.
-    await worker.stop();
+    await server.close();
     await pool.close();
     await nc.close();
     redis.disconnect();
     throw error;
   }
+  probe.serve(worker);
   log.info({ workerId: worker.id, concurrency: v.WORKER_CONCURRENCY, renderThreads: pool.size, metricsPort: v.METRICS_PORT }, "worker started");
 
   const stop = async () => {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../shared/env.js";
 import { createLogger, logUnhandledRejections } from "../shared/log.js";
 import { listenOn } from "../shared/listen.js";
-import { startMetricsServer } from "../shared/metrics-server.js";
+import { StartupProbe, startMetricsServer } from "../shared/metrics-server.js";
 import { connectCache, connectQueue } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
@@ -20,7 +20,18 @@ const variables = commandVariables.frontend;
 export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host = "0.0.0.0") {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "frontend");
-  const { nc, jsm } = await connectQueue(v, "meme-generator-frontend", log, roleOf.frontend);
+  const metrics = frontendMetrics();
+  // The metrics port answers first: alive, and unready with what it waits for, while NATS, the queue and Redis come.
+  const probe = new StartupProbe();
+  const metricsServer = await startMetricsServer(v.METRICS_PORT, metrics.registry, probe, log, host);
+  let connection: Awaited<ReturnType<typeof connectQueue>>;
+  try {
+    connection = await connectQueue(v, "meme-generator-frontend", log, roleOf.frontend, (what) => probe.waiting(what));
+  } catch (error) {
+    await metricsServer.close();
+    throw error;
+  }
+  const { nc, jsm } = connection;
 
   let natsConnected = true;
   let stopping = false;
@@ -31,10 +42,10 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     }
   })();
 
+  probe.waiting("connecting to Redis");
   const redis = await connectCache(v, "meme-generator-frontend", log);
   const hub = new Hub({ stream: v.NATS_STREAM, consumer: v.NATS_CONSUMER, responseSubject: v.NATS_RESPONSE_SUBJECT, cacheTtl: v.CACHE_TTL }, { nc, jsm, redis, log });
   hub.start();
-  const metrics = frontendMetrics();
   // Ready means a submit can succeed: NATS connected (its reader alive) and Redis answering, and not stopping.
   const unready = () => {
     if (stopping) return "shutting down";
@@ -58,18 +69,18 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     { nc, js: jetstream(nc), redis, hub, log, unready },
     metrics,
   );
-  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;
   try {
     await listenOn(app, v.PORT, host, "PORT");
-    metricsServer = await startMetricsServer(v.METRICS_PORT, metrics.registry, { ready, reason }, log, host);
   } catch (error) {
     // Nothing started may outlive a start that failed: the process must be able to exit.
     hub.stop();
     await app.close();
+    await metricsServer.close();
     await nc.close();
     redis.disconnect();
     throw error;
   }
+  probe.serve({ ready, reason });
   const port = (app.server.address() as { port: number }).port;
   log.info({ port, metricsPort: v.METRICS_PORT }, `frontend listening on http://localhost:${port}`);
 

@@ -27,3 +27,25 @@ export async function startMetricsServer(port: number, registry: Registry, probe
   await listenOn(app, port, host, "METRICS_PORT");
   return app;
 }
+
+/**
+ * The probe of a process that starts its metrics server before anything else, so that liveness holds
+ * while it waits for NATS and the queue: unready with what it waits for until `serve` hands over to
+ * the probe of the running process.
+ */
+export class StartupProbe implements Probe {
+  private waitingFor = "starting";
+  private running?: Probe;
+  waiting(what: string): void {
+    this.waitingFor = what;
+  }
+  serve(probe: Probe): void {
+    this.running = probe;
+  }
+  ready(): boolean {
+    return this.running?.ready() ?? false;
+  }
+  reason(): string {
+    return this.running ? this.running.reason() : this.waitingFor;
+  }
+}

@@ -12,10 +12,12 @@ type QueueVariables = Parameters<typeof queueSettingsOf>[0] & { NATS_URL: string
  * Connects as the subcommand's NATS user and makes sure the queue is there. Without credentials (a
  * NATS without users, such as a developer's own) a missing stream or consumer is created; with them
  * only the provisioner may create or change either, so the process waits for both, saying so every
- * 10 s, for up to NATS_CONNECT_TIMEOUT seconds, then stops with what is missing.
+ * 10 s, for up to NATS_CONNECT_TIMEOUT seconds, then stops with what is missing. `waiting` hears what
+ * it waits for, for the readiness probe that answers meanwhile.
  */
-export async function connectQueue(v: QueueVariables, name: string, log: Logger, ownUser: string): Promise<JetStreamConnection> {
+export async function connectQueue(v: QueueVariables, name: string, log: Logger, ownUser: string, waiting?: (what: string) => void): Promise<JetStreamConnection> {
   const credentials = credentialsOf(v, ownUser);
+  waiting?.(`connecting to NATS at ${v.NATS_URL.join(",")}`);
   const connection = await connectJetStream(v.NATS_URL, v.NATS_CONNECT_TIMEOUT, name, credentials);
   const settings = queueSettingsOf(v);
   if (credentials) {
@@ -24,9 +26,10 @@ export async function connectQueue(v: QueueVariables, name: string, log: Logger,
     for (;;) {
       const missing = await missingOfQueue(connection.jsm, settings);
       if (missing.length === 0) break;
+      waiting?.(`waiting for ${missing.join(" and ")}, which only the provisioner creates`);
       if (Date.now() >= deadline) {
         await connection.nc.close();
-        throw new NatsUnavailableError(`${missing.join(" and ")} still missing after ${v.NATS_CONNECT_TIMEOUT} s: only the provisioner creates them (meme-generator provision, the chart's hook Job)`);
+        throw new NatsUnavailableError(`${missing.join(" and ")} still missing after ${v.NATS_CONNECT_TIMEOUT} s: only the provisioner creates them (meme-generator provision, the chart's provisioner Job)`);
       }
       if (Date.now() - said >= 10_000) {
         log.warn({ missing }, `waiting for ${missing.join(" and ")}: only the provisioner creates them`);

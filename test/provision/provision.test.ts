@@ -107,9 +107,16 @@ t.test("with NATS users, only the provisioner creates the queue: a frontend and 
   const redis = await startRedis(t);
   const env = { ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, REDIS_PASSWORD: redis.password };
   const early = await freePort();
-  const frontend = startFrontend({ ...env, PORT: String(early), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0", NATS_CONNECT_TIMEOUT: "20" }, "127.0.0.1");
-  const backend = startBackend({ ...env, METRICS_PORT: String(await freePort()), NATS_CONNECT_TIMEOUT: "20" });
+  const [frontendMetrics, backendMetrics] = [await freePort(), await freePort()];
+  const frontend = startFrontend({ ...env, PORT: String(early), METRICS_PORT: String(frontendMetrics), SHUTDOWN_DELAY: "0", NATS_CONNECT_TIMEOUT: "20" }, "127.0.0.1");
+  const backend = startBackend({ ...env, METRICS_PORT: String(backendMetrics), NATS_CONNECT_TIMEOUT: "20" });
   await sleep(1500);
+  // Meanwhile each is alive and unready, saying what it waits for, on its metrics port (the chart's probes).
+  for (const [tier, port] of [["frontend", frontendMetrics], ["backend", backendMetrics]] as const) {
+    t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, `${tier}: alive while it waits`);
+    const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+    t.same({ status: readyz.status, body: await readyz.json() }, { status: 503, body: { status: "not ready", reason: "waiting for stream MEMES, which only the provisioner creates" } }, `${tier}: unready, saying why`);
+  }
   const nc = await connect(server.observer);
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
@@ -123,6 +130,6 @@ t.test("with NATS users, only the provisioner creates the queue: a frontend and 
   const empty = await startNats(t, "pinned");
   const started = Date.now();
   const missing = startBackend({ ...env, NATS_URL: empty.url, NATS_PASSWORD: empty.auth?.passwords.worker, METRICS_PORT: String(await freePort()), NATS_CONNECT_TIMEOUT: "2" });
-  await t.rejects(missing, { name: "NatsUnavailableError", message: "stream MEMES still missing after 2 s: only the provisioner creates them (meme-generator provision, the chart's hook Job)" });
+  await t.rejects(missing, { name: "NatsUnavailableError", message: "stream MEMES still missing after 2 s: only the provisioner creates them (meme-generator provision, the chart's provisioner Job)" });
   t.ok(Date.now() - started < 6000, "it gives up after NATS_CONNECT_TIMEOUT");
 });
