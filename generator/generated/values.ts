@@ -363,11 +363,11 @@ export interface Values {
     };
   };
   /**
-   * Post-install / post-upgrade hook Job that creates and reconciles the stream and the consumer, so they exist while the backend sits at zero.
+   * The Job that creates and reconciles the stream and the consumer, so they exist while the backend sits at zero: a plain Job of the release named after its pod template (a change of image or queue settings runs a new one).
    */
   provisioner: {
     /**
-     * Run the hook Job.
+     * Run the provisioner Job.
      */
     enabled: boolean;
     resources: Resources;
@@ -406,7 +406,7 @@ export interface Values {
      */
     auth: {
       /**
-       * Require the users; false lets any client of the cluster do anything on NATS. Off by default for now: with users only the provisioner creates the queue and the tiers wait for it, but the provisioner is a post-install hook, which Helm runs only after helm install --wait has waited for the tiers, so that install would hang.
+       * Require the users; false lets any client of the cluster do anything on NATS.
        */
       enabled: boolean;
       existingSecret: OptionalName;

@@ -27,7 +27,6 @@ interface Container {
 }
 
 const ownUser: Record<string, string> = { frontend: "frontend", backend: "worker", provision: "provisioner" };
-const on = ["--set", "nats.auth.enabled=true"];
 
 function passwordRefs(objects: Obj[]) {
   const refs: { command: string; secret: string; key: string }[] = [];
@@ -41,7 +40,7 @@ function passwordRefs(objects: Obj[]) {
 }
 
 t.test("the rendered users admit each container as its own user, with the key the chart gives it", async (t) => {
-  const objects = renderedObjects<Obj>(["--api-versions", "keda.sh/v1alpha1/ScaledObject", ...on]);
+  const objects = renderedObjects<Obj>(["--api-versions", "keda.sh/v1alpha1/ScaledObject"]);
   const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name.endsWith("nats-users"));
   t.same(Object.keys(secret?.data ?? {}).sort(), [...natsRoles].sort(), "the Secret has a password for every user");
   const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config"))?.data?.["nats.conf"] ?? "";
@@ -72,7 +71,7 @@ t.test("the rendered users admit each container as its own user, with the key th
 });
 
 t.test("with NATS in a namespace of its own, each namespace has the Secret, with the same passwords; the tiers' copy holds only theirs", async (t) => {
-  const objects = renderedObjects<Obj & { metadata: { namespace?: string } }>(["-f", repoPath("chart/profiles/demo.yaml"), "--api-versions", "keda.sh/v1alpha1/ScaledObject", ...on]);
+  const objects = renderedObjects<Obj & { metadata: { namespace?: string } }>(["-f", repoPath("chart/profiles/demo.yaml"), "--api-versions", "keda.sh/v1alpha1/ScaledObject"]);
   const copies = objects.filter((o) => o.kind === "Secret" && o.metadata.name.endsWith("nats-users"));
   t.equal(copies.length, 2, "one for NATS, one for the tiers");
   const [nats, tiers] = copies;
@@ -81,19 +80,24 @@ t.test("with NATS in a namespace of its own, each namespace has the Secret, with
   for (const [key, value] of Object.entries(tiers?.data ?? {})) t.equal(value, nats?.data?.[key], `${key}: the same password in both`);
 });
 
-t.test("users off (the default for now): no Secret, no authorization, no passwords; an existing Secret: used, none generated", async (t) => {
-  const off = renderedObjects<Obj>([]);
+t.test("users on in every profile by default; off: no Secret, no authorization, no passwords; an existing Secret: used, none generated", async (t) => {
+  for (const profile of ["default", "demo", "local", "production"]) {
+    const objects = renderedObjects<Obj>(profile === "default" ? [] : ["-f", repoPath(`chart/profiles/${profile}.yaml`)]);
+    t.match(objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config"))?.data?.["nats.conf"] ?? "", /authorization \{/, `${profile}: NATS requires users`);
+    t.equal(passwordRefs(objects).length, 3, `${profile}: the three tiers read their passwords`);
+  }
+  const off = renderedObjects<Obj>(["--set", "nats.auth.enabled=false"]);
   t.notOk(off.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("nats-users")), "no users Secret");
   t.notMatch(off.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config"))?.data?.["nats.conf"] ?? "", /authorization/);
   t.same(passwordRefs(off), [], "no container reads a NATS password");
 
-  const existing = renderedObjects<Obj>([...on, "--set", "nats.auth.existingSecret=my-nats-users"]);
+  const existing = renderedObjects<Obj>(["--set", "nats.auth.existingSecret=my-nats-users"]);
   t.notOk(existing.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("nats-users")), "none generated");
   t.same([...new Set(passwordRefs(existing).map((r) => r.secret))], ["my-nats-users"], "every container reads the named one");
 
   const away = ["--set", "nats.enabled=false", "--set", "nats.external.url=nats://elsewhere:4222", "--set", "nats.external.monitoringEndpoint=elsewhere:8222"];
-  const external = renderedObjects<Obj>([...away, ...on]);
+  const external = renderedObjects<Obj>([...away]);
   t.same(passwordRefs(external), [], "an external NATS without a named Secret: no credentials");
-  const externalWithUsers = renderedObjects<Obj>([...away, ...on, "--set", "nats.auth.existingSecret=theirs"]);
+  const externalWithUsers = renderedObjects<Obj>([...away, "--set", "nats.auth.existingSecret=theirs"]);
   t.equal(passwordRefs(externalWithUsers).length, 3, "with one: the three tiers read it");
 });

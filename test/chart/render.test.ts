@@ -151,17 +151,17 @@ for (const profile of profiles) {
 t.test("the NATS configuration of every profile is one nats-server accepts", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "meme-nats-conf-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const withUsers = (profile: string) => render("helm3", profile, ["--set", "nats.auth.enabled=true"]);
-  for (const [profile, objects, users] of profiles.flatMap((p) => [[p, rendered.get(p) as Obj[], false], [p, withUsers(p), true]] as const)) {
+  const withoutUsers = (profile: string) => render("helm3", profile, ["--set", "nats.auth.enabled=false"]);
+  for (const [profile, objects, users] of profiles.flatMap((p) => [[p, rendered.get(p) as Obj[], true], [p, withoutUsers(p), false]] as const)) {
     const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config")) as { data: Record<string, string> } | undefined;
     if (!t.ok(config, `${profile}: a NATS config`) || !config) continue;
-    const file = join(dir, `${profile}${users ? "-users" : ""}.conf`);
+    const file = join(dir, `${profile}${users ? "" : "-open"}.conf`);
     writeFileSync(file, (config.data["nats.conf"] as string).replace(/store_dir: "[^"]*"/, `store_dir: "${join(dir, "store")}"`));
     // The users' passwords come from the pod's environment (the users Secret).
     const passwords = Object.fromEntries(natsRoles.map((user) => [`NATS_${user.toUpperCase()}_PASSWORD`, "x"]));
     const check = spawnSync(toolPath("nats-server"), ["-t", "-c", file], { encoding: "utf8", env: { ...process.env, ...passwords, POD_NAME: "nats-0" } });
-    t.equal(/authorization \{/.test(config.data["nats.conf"] as string), users, `${profile}: NATS ${users ? "with users (nats.auth.enabled)" : "without users (nats.auth is off by default for now)"}`);
-    t.equal(check.status, 0, `${profile}${users ? " with users" : ""}: nats-server -t: ${check.stderr.trim()}`);
+    t.equal(/authorization \{/.test(config.data["nats.conf"] as string), users, `${profile}: NATS ${users ? "with users (by default)" : "without users (nats.auth.enabled=false)"}`);
+    t.equal(check.status, 0, `${profile}${users ? "" : " without users"}: nats-server -t: ${check.stderr.trim()}`);
   }
 });
 
@@ -181,4 +181,14 @@ t.test("demo holds every object the guide's Testing, Monitoring and Troubleshoot
   t.ok(find("VerticalPodAutoscaler", "redis-vpa", "cache"), "kubectl describe vpa redis-vpa -n cache");
   const frontend = find("Deployment", "meme-generator-frontend", "meme-generator") as Obj;
   t.equal((frontend.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels.app, "meme-generator-frontend", "kubectl get pods -l app=meme-generator-frontend");
+});
+
+t.test("the provisioner Job is named after its pod template: the same values keep it, a queue setting renews it", async (t) => {
+  const jobName = (extra: string[] = []) => render("helm3", "default", extra).find((o) => o.kind === "Job")?.metadata.name;
+  const first = jobName();
+  t.match(first, /^meme-generator-provisioner-[0-9a-f]{8}$/, `named ${first}`);
+  t.equal(jobName(), first, "a second render of the same values: the same Job, which an upgrade leaves alone");
+  t.equal(jobName(["--set", "frontend.replicas=3"]), first, "a value the provisioner does not read: the same Job");
+  t.not(jobName(["--set", "queue.maxBytes=1Gi"]), first, "a queue setting: a new Job, which reconciles the stream");
+  t.not(jobName(["--set", "image.tag=0.2.0"]), first, "a new image: a new Job");
 });
