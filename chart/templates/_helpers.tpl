@@ -134,6 +134,29 @@ restarts when they change (an upgrade after a rotation). Empty on the first inst
 {{- (lookup "v1" "Secret" $ns (include "meme-generator.natsUsersSecret" .)).data | default dict | toJson | sha256sum }}
 {{- end }}
 
+{{/* Whether the tiers give Redis a password: the chart's Redis with auth on, or an external one with a Secret named. */}}
+{{- define "meme-generator.redisAuth" -}}
+{{- $v := .Values.redis }}
+{{- if eq $v.mode "external" }}{{ if $v.external.passwordSecret.name }}true{{ end }}
+{{- else if $v.auth.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The Secret and key holding Redis's password, as JSON {name, key}: external mode's, the one named, or the generated one. */}}
+{{- define "meme-generator.redisAuthSecret" -}}
+{{- $v := .Values.redis }}
+{{- if eq $v.mode "external" }}
+{{- dict "name" $v.external.passwordSecret.name "key" $v.external.passwordSecret.key | toJson }}
+{{- else }}
+{{- dict "name" ($v.auth.existingSecret | default (printf "%s-auth" (include "meme-generator.componentName" (dict "ctx" . "component" "redis")))) "key" "password" | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* A checksum of Redis's password as the cluster holds it, for pod annotations (see natsUsersChecksum). */}}
+{{- define "meme-generator.redisAuthChecksum" -}}
+{{- $ns := include "meme-generator.namespace" (dict "ctx" . "component" (ternary "frontend" "redis" (eq .Values.redis.mode "external"))) }}
+{{- (lookup "v1" "Secret" $ns (include "meme-generator.redisAuthSecret" . | fromJson).name).data | default dict | toJson | sha256sum }}
+{{- end }}
+
 {{/* Proxies whose X-Forwarded-For the frontend believes: the value, else 1 behind the chart's Ingress, else none. */}}
 {{- define "meme-generator.trustedProxyHops" -}}
 {{- $hops := .Values.frontend.settings.trustedProxyHops }}
@@ -200,10 +223,8 @@ _variables.tpl, generated from the program's declarations): (dict "ctx" $ "comma
   (dict "name" "NATS_MAX_DELIVER" "value" $v.queue.maxDeliver)
   (dict "name" "REDIS_URL" "value" (include "meme-generator.redisUrl" $ctx))
 }}
-{{- with $v.redis.external.passwordSecret }}
-{{- if and (eq $v.redis.mode "external") .name }}
-{{- $env = append $env (dict "name" "REDIS_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" .name "key" .key))) }}
-{{- end }}
+{{- if include "meme-generator.redisAuth" $ctx }}
+{{- $env = append $env (dict "name" "REDIS_PASSWORD" "valueFrom" (dict "secretKeyRef" (include "meme-generator.redisAuthSecret" $ctx | fromJson))) }}
 {{- end }}
 {{- $env = append $env (dict "name" "CACHE_TTL" "value" $v.cache.ttlSeconds) }}
 {{- if include "meme-generator.natsAuth" $ctx }}

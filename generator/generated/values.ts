@@ -518,6 +518,16 @@ export interface Values {
     resources: Resources;
     podSecurityContext: PodSecurityContext;
     containerSecurityContext: ContainerSecurityContext;
+    /**
+     * Redis's password (requirepass), which the frontend, the workers, the exporter and the probes use.
+     */
+    auth: {
+      /**
+       * Require the password; false lets any client of the cluster read, replace or flush the cache.
+       */
+      enabled: boolean;
+      existingSecret: OptionalName;
+    };
     probes: Probes;
     /**
      * The Redis Service.

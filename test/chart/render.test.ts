@@ -26,7 +26,7 @@ function render(helm: HelmLine, profile: string, extra: string[] = []): Obj[] {
   if (profile !== "default") args.push("-f", repoPath(`chart/profiles/${profile}.yaml`));
   // The passwords the chart generates are new in every render: the same objects are the same but for them.
   return renderedObjects<Obj>(args, helm, "meme-generator").map((o) =>
-    o.kind === "Secret" && o.metadata.name.endsWith("nats-users") ? { ...o, data: Object.fromEntries(Object.keys((o as { data?: object }).data ?? {}).map((k) => [k, Buffer.from("generated").toString("base64")])) } : o,
+    o.kind === "Secret" && /(nats-users|redis-auth)$/.test(o.metadata.name) ? { ...o, data: Object.fromEntries(Object.keys((o as { data?: object }).data ?? {}).map((k) => [k, Buffer.from("generated").toString("base64")])) } : o,
   );
 }
 
@@ -179,6 +179,9 @@ t.test("demo holds every object the guide's Testing, Monitoring and Troubleshoot
   t.ok(find("HorizontalPodAutoscaler", "meme-generator-frontend-hpa", "meme-generator"), "kubectl get hpa -n meme-generator");
   t.ok(find("ScaledObject", "meme-generator-backend-scaler", "meme-generator"), "kubectl get scaledobject -n meme-generator");
   t.ok(find("VerticalPodAutoscaler", "redis-vpa", "cache"), "kubectl describe vpa redis-vpa -n cache");
+  const secretKeys = (name: string, namespace: string) => Object.keys((find("Secret", name, namespace) as { data?: object } | undefined)?.data ?? {});
+  t.ok(secretKeys("nats-users", "messaging").includes("guide"), "kubectl get secret nats-users -n messaging -o jsonpath='{.data.guide}' (nats pub --user guide)");
+  t.same(secretKeys("redis-auth", "cache"), ["password"], "kubectl get secret redis-auth -n cache -o jsonpath='{.data.password}' (redis-benchmark -a)");
   const frontend = find("Deployment", "meme-generator-frontend", "meme-generator") as Obj;
   t.equal((frontend.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels.app, "meme-generator-frontend", "kubectl get pods -l app=meme-generator-frontend");
 });
