@@ -157,6 +157,19 @@ restarts when they change (an upgrade after a rotation). Empty on the first inst
 {{- (lookup "v1" "Secret" $ns (include "meme-generator.redisAuthSecret" . | fromJson).name).data | default dict | toJson | sha256sum }}
 {{- end }}
 
+{{/* The route URLs of a clustered NATS, as a JSON list; with users they carry the route user and $(NATS_ROUTE_PASSWORD), which Kubernetes expands in the container's args. */}}
+{{- define "meme-generator.natsRoutes" -}}
+{{- $c := dict "ctx" . "component" "nats" }}
+{{- $name := include "meme-generator.componentName" $c }}
+{{- $ns := include "meme-generator.namespace" $c }}
+{{- $user := ternary "route:$(NATS_ROUTE_PASSWORD)@" "" .Values.nats.auth.enabled }}
+{{- $routes := list }}
+{{- range $i := until (int .Values.nats.replicas) }}
+{{- $routes = append $routes (printf "nats://%s%s-%d.%s-headless.%s.%s:%d" $user $name $i $name $ns (include "meme-generator.svcDomain" $) (int $.Values.nats.service.clusterPort)) }}
+{{- end }}
+{{- toJson $routes }}
+{{- end }}
+
 {{/* Proxies whose X-Forwarded-For the frontend believes: the value, else 1 behind the chart's Ingress, else none. */}}
 {{- define "meme-generator.trustedProxyHops" -}}
 {{- $hops := .Values.frontend.settings.trustedProxyHops }}

@@ -398,7 +398,7 @@ export interface Values {
     name: OptionalName;
     image: Image;
     /**
-     * NATS servers: 1, or 3 or 5 for a JetStream cluster with routes on port 6222.
+     * NATS servers: 1, or 3 or 5 for a JetStream cluster with routes on port 6222 (with users, the servers route as the user route with its own password).
      */
     replicas: 1 | 3 | 5;
     /**

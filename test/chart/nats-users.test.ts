@@ -42,7 +42,7 @@ function passwordRefs(objects: Obj[]) {
 t.test("the rendered users admit each container as its own user, with the key the chart gives it", async (t) => {
   const objects = renderedObjects<Obj>(["--api-versions", "keda.sh/v1alpha1/ScaledObject"]);
   const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name.endsWith("nats-users"));
-  t.same(Object.keys(secret?.data ?? {}).sort(), [...natsRoles].sort(), "the Secret has a password for every user");
+  t.same(Object.keys(secret?.data ?? {}).sort(), [...natsRoles, "route"].sort(), "the Secret has a password for every user, and the route password of a clustered NATS");
   const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config"))?.data?.["nats.conf"] ?? "";
   const refs = passwordRefs(objects);
   t.same(refs.map((r) => r.command).sort(), ["backend", "frontend", "provision"], "frontend, worker and provisioner read their password from it");
@@ -100,4 +100,61 @@ t.test("users on in every profile by default; off: no Secret, no authorization, 
   t.same(passwordRefs(external), [], "an external NATS without a named Secret: no credentials");
   const externalWithUsers = renderedObjects<Obj>([...away, "--set", "nats.auth.existingSecret=theirs"]);
   t.equal(passwordRefs(externalWithUsers).length, 3, "with one: the three tiers read it");
+});
+
+t.test("a clustered NATS routes only with the route password: the rendered config and args form a three-server cluster, a server without it is refused", async (t) => {
+  interface Server {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+    spec?: { template?: { spec?: { containers?: (Container & { args?: string[] })[] } } };
+  }
+  const objects = renderedObjects<Server>(["-f", repoPath("chart/profiles/production.yaml"), "--api-versions", "keda.sh/v1alpha1/ScaledObject"]);
+  const config = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("nats-config"))?.data?.["nats.conf"] ?? "";
+  const nats = objects.find((o) => o.kind === "StatefulSet" && /nats$/.test(o.metadata.name))?.spec?.template?.spec?.containers?.find((c) => c.name === "nats");
+  const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name.endsWith("nats-users") && o.data?.route);
+  t.ok(secret?.data?.route, "the NATS namespace's Secret holds a route password");
+  t.same(nats?.env?.find((e) => e.name === "NATS_ROUTE_PASSWORD")?.valueFrom?.secretKeyRef, { name: secret?.metadata.name, key: "route" }, "NATS reads it from there");
+  t.notMatch(config, /routes:/, "no routes in the config (they would carry the password unexpanded)");
+  const args = nats?.args ?? [];
+  const routes = args[args.indexOf("--routes") + 1] ?? "";
+  t.match(routes, /^nats:\/\/route:\$\(NATS_ROUTE_PASSWORD\)@/, "the routes on the command line, as the route user");
+
+  const dir = mkdtempSync(join(tmpdir(), "meme-nats-routes-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const hosts = [...routes.matchAll(/@([^:,]+):(\d+)/g)].map((m) => m[1] ?? "");
+  t.equal(hosts.length, 3, "three routes");
+  const clusterPorts = await Promise.all(hosts.map(() => freePort()));
+  const monitors: number[] = [];
+  const passwords = Object.fromEntries(natsRoles.map((user) => [`NATS_${user.toUpperCase()}_PASSWORD`, `pw-${user}`]));
+  // Each pod's config and args as Kubernetes makes them ($(VAR) expanded), its host names pointed at
+  // loopback ports. The intruder has neither the password nor the config's: it cannot join, nor be joined.
+  const start = async (i: number, routePassword: string) => {
+    const file = join(dir, `nats-${i}.conf`);
+    const listen = i < clusterPorts.length ? clusterPorts[i] : await freePort();
+    // The cluster port in the file (a --cluster flag would replace the cluster's authorization too).
+    const local = config.replace(/store_dir: "[^"]*"/, `store_dir: "${join(dir, `store-${i}`)}"`).replace(/pid_file: \S+/, `pid_file: ${join(dir, `nats-${i}.pid`)}`);
+    writeFileSync(file, local.replace(/(cluster \{[^}]*?)port: 6222/, `$1host: 127.0.0.1\n      port: ${listen}`));
+    let expanded = routes.replaceAll("$(NATS_ROUTE_PASSWORD)", routePassword);
+    hosts.forEach((host, h) => (expanded = expanded.replace(`${host}:6222`, `127.0.0.1:${clusterPorts[h]}`)));
+    const [port, monitor] = [await freePort(), await freePort()];
+    const args = ["-c", file, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "--routes", expanded];
+    const server = spawn(toolPath("nats-server"), args, { env: { ...process.env, ...passwords, NATS_ROUTE_PASSWORD: routePassword, POD_NAME: `nats-${i}` }, stdio: "ignore" });
+    t.teardown(() => server.kill("SIGKILL"));
+    await waitReady(`http://127.0.0.1:${monitor}/healthz?js-server-only=true`);
+    return monitor;
+  };
+  for (let i = 0; i < 3; i++) monitors.push(await start(i, "the-route-password"));
+  const routesOf = async (monitor: number) => ((await (await fetch(`http://127.0.0.1:${monitor}/routez`)).json()) as { routes?: { remote_name?: string }[] }).routes ?? [];
+  const peers = async (monitor: number) => [...new Set((await routesOf(monitor)).map((r) => r.remote_name))].sort();
+  let formed = false;
+  for (let i = 0; i < 100 && !formed; i++) {
+    formed = (await Promise.all(monitors.map(peers))).every((p) => p.length === 2);
+    if (!formed) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.same(await Promise.all(monitors.map(peers)), [["nats-1", "nats-2"], ["nats-0", "nats-2"], ["nats-0", "nats-1"]], "each server routes to the other two");
+  const intruder = await start(3, "a-wrong-password");
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.same(await peers(intruder), [], "a server with a wrong route password joins nobody");
+  for (const monitor of monitors) t.notOk((await peers(monitor)).includes("nats-3"), "and nobody routes to it");
 });

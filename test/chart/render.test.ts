@@ -159,7 +159,7 @@ t.test("the NATS configuration of every profile is one nats-server accepts", asy
     writeFileSync(file, (config.data["nats.conf"] as string).replace(/store_dir: "[^"]*"/, `store_dir: "${join(dir, "store")}"`));
     // The users' passwords come from the pod's environment (the users Secret).
     const passwords = Object.fromEntries(natsRoles.map((user) => [`NATS_${user.toUpperCase()}_PASSWORD`, "x"]));
-    const check = spawnSync(toolPath("nats-server"), ["-t", "-c", file], { encoding: "utf8", env: { ...process.env, ...passwords, POD_NAME: "nats-0" } });
+    const check = spawnSync(toolPath("nats-server"), ["-t", "-c", file], { encoding: "utf8", env: { ...process.env, ...passwords, NATS_ROUTE_PASSWORD: "x", POD_NAME: "nats-0" } });
     t.equal(/authorization \{/.test(config.data["nats.conf"] as string), users, `${profile}: NATS ${users ? "with users (by default)" : "without users (nats.auth.enabled=false)"}`);
     t.equal(check.status, 0, `${profile}${users ? "" : " without users"}: nats-server -t: ${check.stderr.trim()}`);
   }
