@@ -326,38 +326,62 @@ test/quantity-cases.json.
 {{- end }}
 
 {{/* Egress to NATS and Redis: the chart's own pods when it runs them, else any address on their ports. */}}
-{{- define "meme-generator.np.data" -}}
+{{/* Egress to NATS: its pods, or anywhere on its port for an external NATS. (dict "ctx" $ "peer" peer-yaml). */}}
+{{- define "meme-generator.np.nats" -}}
 - to:
-    {{- if .nats }}
-    {{- .nats | nindent 4 }}
+    {{- if .peer }}
+    {{- .peer | nindent 4 }}
     {{- else }}
     - ipBlock: {cidr: 0.0.0.0/0}
     {{- end }}
   ports:
     - {port: {{ .ctx.Values.nats.service.clientPort }}, protocol: TCP}
-{{- if ne .ctx.Values.redis.mode "standalone" | or .redis }}
+{{- end }}
+
+{{/* Egress to Redis: its pods, or anywhere on its port for an external Redis. */}}
+{{- define "meme-generator.np.redis" -}}
 - to:
-    {{- if .redis }}
-    {{- .redis | nindent 4 }}
+    {{- if .peer }}
+    {{- .peer | nindent 4 }}
     {{- else }}
     - ipBlock: {cidr: 0.0.0.0/0}
     {{- end }}
   ports:
     - {port: {{ .ctx.Values.redis.service.port }}, protocol: TCP}
 {{- end }}
+
+{{/* The Redis pods as a peer: the chart's StatefulSet, or the pods the operator makes for the Redis resource (labelled by it, app: <name>). */}}
+{{- define "meme-generator.np.redisPeer" -}}
+{{- $c := dict "ctx" . "component" "redis" }}
+{{- if eq .Values.redis.mode "operator" }}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ include "meme-generator.namespace" $c }}
+  podSelector:
+    matchLabels:
+      app: {{ include "meme-generator.componentName" $c }}
+      redis_setup_type: standalone
+{{- else }}
+{{- include "meme-generator.np.peer" (dict "namespace" (include "meme-generator.namespace" $c) "c" $c) }}
+{{- end }}
 {{- end }}
 
-{{/* DNS for every pod that egresses. */}}
+{{/* DNS for every pod that sends traffic: networkPolicy.dnsPeers on port 53. */}}
 {{- define "meme-generator.np.dns" -}}
 - to:
-    - namespaceSelector: {}
-      podSelector:
-        matchLabels:
-          k8s-app: kube-dns
+    {{- toYaml .Values.networkPolicy.dnsPeers | nindent 4 }}
   ports:
     - {port: 53, protocol: UDP}
     - {port: 53, protocol: TCP}
 {{- end }}
+
+{{/* Every pod of a namespace, as a NetworkPolicy peer. */}}
+{{- define "meme-generator.np.namespace" -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . }}
+{{- end }}
+
 {{/* The pods of a component in a namespace, as a NetworkPolicy peer: (dict "namespace" ns "c" component-dict). */}}
 {{- define "meme-generator.np.peer" -}}
 - namespaceSelector:

@@ -680,10 +680,32 @@ export interface Values {
    */
   networkPolicy: {
     /**
-     * Render the NetworkPolicies.
+     * Render the NetworkPolicies (the local profile leaves them out: many laptop clusters cannot enforce them).
      */
     enabled: boolean;
     kedaNamespace: DnsName;
+    redisOperatorNamespace: DnsName;
+    /**
+     * Where every pod that sends traffic may resolve names (port 53, UDP and TCP), as NetworkPolicy peers; the default is CoreDNS or kube-dns by its usual label in any namespace.
+     *
+     * @minItems 1
+     */
+    dnsPeers: [NetworkPolicyPeer, ...NetworkPolicyPeer[]];
+    /**
+     * Egress of the frontend to the Kubernetes API server. NetworkPolicies see the API server's own address and port, not the kubernetes Service's, so name them here (e.g. an ipBlock of the control plane and port 6443).
+     */
+    apiServer: {
+      /**
+       * The API server as NetworkPolicy peers; empty allows no traffic to it.
+       */
+      peers: NetworkPolicyPeer[];
+      /**
+       * Its ports.
+       *
+       * @minItems 1
+       */
+      ports: [Port, ...Port[]];
+    };
   };
   /**
    * The helm test pod, which runs the smoke command against the frontend.
@@ -799,4 +821,26 @@ export interface HpaBehavior {
   scaleDown: {
     [k: string]: unknown;
   };
+}
+/**
+ * A NetworkPolicy peer: an ipBlock, or pods by namespace and pod selectors.
+ */
+export interface NetworkPolicyPeer {
+  ipBlock: {
+    cidr: string;
+    except: string[];
+  };
+  namespaceSelector: LabelSelector;
+  podSelector: LabelSelector;
+}
+/**
+ * A Kubernetes label selector.
+ */
+export interface LabelSelector {
+  matchLabels: StringMap;
+  matchExpressions: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values: string[];
+  }[];
 }

@@ -4,7 +4,7 @@ const spread = [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUn
 
 export const production: Profile = {
   name: "production",
-  summary: "A shared cluster: three-node NATS on file storage, persistent Redis, PDBs, zone spread, NetworkPolicies, a rate limit, and always one worker awake.",
+  summary: "A shared cluster: three-node NATS on file storage, persistent Redis, PDBs, zone spread, a rate limit, and always one worker awake.",
   values: {
     frontend: {
       resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "2", memory: "512Mi" } },
@@ -32,7 +32,6 @@ export const production: Profile = {
       persistence: { enabled: true, size: "5Gi" },
       autoscaling: { vpa: { maxAllowed: { cpu: "2", memory: "4Gi" } } },
     },
-    networkPolicy: { enabled: true },
   },
   notes: {
     "backend.autoscaling.keda.minReplicaCount": "One worker stays awake: no cold start for the first request after a quiet spell.",

@@ -21,7 +21,16 @@ t.test("default: the release namespace, standalone Redis, a CPU HPA for the back
   t.equal(v.backend.autoscaling.keda.whenUnavailable, "hpa");
   t.equal(v.backend.autoscaling.hpa.minReplicas, 1);
   t.equal(v.monitoring.enabled, false);
-  t.equal(v.networkPolicy.enabled, false);
+  t.equal(v.networkPolicy.enabled, true);
+});
+
+t.test("every profile has NATS users and a Redis password; all but local have NetworkPolicies", async (t) => {
+  for (const profile of ["default", "demo", "local", "production"]) {
+    const v = full(profile);
+    t.equal(v.nats.auth.enabled, true, `${profile}: NATS users`);
+    t.equal(v.redis.auth.enabled, true, `${profile}: a Redis password`);
+    t.equal(v.networkPolicy.enabled, profile !== "local", `${profile}: NetworkPolicies ${profile === "local" ? "off" : "on"}`);
+  }
 });
 
 t.test("demo carries the guide's numbers", async (t) => {
@@ -94,7 +103,7 @@ t.test("demo corrects what the guide's literal values do not do", async (t) => {
   t.match(demo.notes["frontend.autoscaling.hpa.targetMemoryUtilizationPercentage"], /heap rarely shrinks/);
 });
 
-t.test("local: one NATS node without persistence, no optional operators, no rate limit", async (t) => {
+t.test("local: one NATS node without persistence, no optional operators, no rate limit, no NetworkPolicies", async (t) => {
   const v = full("local");
   t.equal(v.nats.replicas, 1);
   t.equal(v.nats.jetstream.fileStore.pvc.enabled, false);
@@ -103,6 +112,7 @@ t.test("local: one NATS node without persistence, no optional operators, no rate
   t.equal(v.redis.mode, "standalone");
   t.equal(v.monitoring.enabled, false);
   t.equal(v.frontend.settings.rateLimitPerMinute, 0);
+  t.equal(v.networkPolicy.enabled, false);
 });
 
 t.test("production: replicated NATS, persistent Redis, PDBs, spread, NetworkPolicies, rate limit, no scale to zero, no burst", async (t) => {
