@@ -142,6 +142,16 @@ export function frontendMetrics() {
 
 export type FrontendMetrics = ReturnType<typeof frontendMetrics>;
 
+/** JetStream's refusals of a stream at its limit (discard new): maximum messages (10076), maximum bytes (10077). */
+const STREAM_FULL_CODES = new Set([10076, 10077]);
+/** A full stream drains at the workers' pace: a client comes back later than after a blip. */
+const QUEUE_FULL_RETRY_SECONDS = 5;
+
+function queueFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "number" && STREAM_FULL_CODES.has(code);
+}
+
 /** Every error of the API: `{error, message}`; a 503 always says when to come back. */
 function problem(reply: FastifyReply, status: number, error: string, message: string) {
   if (status === 503 && !reply.hasHeader("retry-after")) reply.header("retry-after", "1");
@@ -265,6 +275,10 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
       log.warn({ err: error, id: req.id }, "publish failed");
       // Nothing will answer this id: no owner, no pending record, and off the wall's list (unless an earlier submit of it put them there).
       if (stored.status === "fulfilled" && stored.value === 1) await redis.memeForget(keys.owner(req.id), keys.pending(req.id), keys.recent, req.id).catch(() => undefined);
+      if (queueFull(error)) {
+        reply.header("retry-after", String(QUEUE_FULL_RETRY_SECONDS));
+        return problem(reply, 503, "queue_full", "the request queue is full (its byte limit): the workers are behind; try again in a few seconds");
+      }
       return problem(reply, 503, "queue_unavailable", `the request queue did not take the meme: ${error.message}`);
     }
     metrics.published.inc();

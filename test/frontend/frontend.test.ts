@@ -238,6 +238,32 @@ t.test("a submit the queue refuses is a 503 and leaves no pending record and not
   t.same(await redis.lrange(keys.recent, 0, -1), [earlierId], "and the wall keeps only the earlier id");
 });
 
+t.test("a full stream: 503 queue_full with Retry-After, nothing left behind, readiness stays 200; once drained a submit is taken again", async (t) => {
+  const stack = await startStack(t, "pinned", { NATS_STREAM_MAX_BYTES: "1Mi" });
+  const fe = await frontendFor(t, stack);
+  const redis = new Redis(stack.redis.clientUrl);
+  t.teardown(() => redis.disconnect());
+  // Fill the stream to its byte limit, large messages first and then smaller ones into what is left, as a burst of submits would.
+  const js = jetstream(stack.nc);
+  let filled = 0;
+  for (const size of [60_000, 4_000, 100]) {
+    for (let i = 0; i < 300; i++) {
+      if (!(await js.publish(subjects.request, "x".repeat(size)).then(() => true, () => false))) break;
+      filled++;
+    }
+  }
+  t.ok((await stack.jsm.streams.info("MEMES")).state.bytes > 1_000_000, `the stream is full after ${filled} messages`);
+  const res = await fetch(`${fe.base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "one too many" }) });
+  t.equal(res.status, 503);
+  t.equal(res.headers.get("retry-after"), "5", "come back in 5 s, not at once");
+  t.same(await res.json(), { error: "queue_full", message: "the request queue is full (its byte limit): the workers are behind; try again in a few seconds" });
+  t.same(await redis.keys(keys.pending("*")), [], "no pending record is left for it");
+  t.same(await redis.lrange(keys.recent, 0, -1), [], "nor is it on the wall");
+  t.equal((await fetch(`${fe.base}/readyz`)).status, 200, "the frontend stays ready: reads and results still work, only submits wait");
+  await stack.jsm.streams.purge("MEMES");
+  t.equal((await post(fe.base, { prompt: "room again" })).status, 202, "once the workers have made room, a submit is queued");
+});
+
 t.test("a submit whose pending record fails after the readiness check is still queued and answered 202", async (t) => {
   const stack = await startStack(t, "pinned");
   const redis = new Redis(stack.redis.clientUrl, { enableOfflineQueue: false });
