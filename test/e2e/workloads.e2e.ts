@@ -5,7 +5,14 @@
 // completes and stays; every Deployment and StatefulSet gets Running, Ready
 // pods that Pod Security `restricted`, enforced, admitted; PDBs and the
 // frontend HPA are taken up by their controllers; an uninstall leaves only the
-// StatefulSets' claims, which the test lists and removes.
+// StatefulSets' claims, which the test lists and removes. An upgrade from the
+// chart as it was before credentials and NetworkPolicies were on ends with
+// every workload Ready on the new revision, the credentials in the cluster and
+// the provisioner Job completed.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t, { type Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
@@ -13,13 +20,27 @@ import { Cluster, describe, parse, profileArgs, release, restricted, succeeded, 
 
 type Condition = { type: string; status: string; reason?: string; lastTransitionTime?: string };
 type Pod = Ref & { metadata: { ownerReferences?: { kind: string; name: string }[] }; spec: { nodeName?: string }; status: { phase: string; conditions?: Condition[] } };
-type Workload = Ref & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> } }; status: { replicas?: number; readyReplicas?: number } };
+type Workload = Ref & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> } }; status: { replicas?: number; readyReplicas?: number; updatedReplicas?: number } };
 type Event = { reason: string; involvedObject: { kind: string; name: string }; firstTimestamp?: string; eventTime?: string; metadata: { creationTimestamp: string } };
 type Claim = Ref & { spec: { volumeName?: string } };
 
 const when = (event: Event) => Date.parse(event.firstTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp);
 const readyAt = (pod: Pod) => Date.parse(pod.status.conditions?.find((c) => c.type === "Ready" && c.status === "True")?.lastTransitionTime ?? "");
 const selector = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+
+/** The chart as it was before NATS users, the Redis password and NetworkPolicies were on by default. */
+const BEFORE_CREDENTIALS = "feecb78";
+
+/** That chart, from this repository's history, in a directory of the test's own. */
+function previousChart(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), "meme-chart-before-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const archive = spawnSync("git", ["-C", repoPath("."), "archive", "--format=tar", BEFORE_CREDENTIALS, "chart"], { maxBuffer: 64 * 1024 * 1024 });
+  if (archive.status !== 0) throw new Error(`git archive ${BEFORE_CREDENTIALS} chart (the upgrade test needs the repository's history): ${archive.stderr.toString()}`);
+  const untar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar: ${untar.stderr.toString()}`);
+  return join(dir, "chart");
+}
 
 async function suite(crds: string): Promise<void> {
   const cluster = await Cluster.start(t, "workloads", crds, { nodes: 3, volumes: 12 });
@@ -29,6 +50,22 @@ async function suite(crds: string): Promise<void> {
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "unrestricted-probe", namespace }, spec: { containers: [{ name: "c", image: "busybox" }] } };
     const created = await cluster.kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(pod));
     t.match(created.stderr, /violates PodSecurity "restricted/, `${namespace}: Pod Security restricted is enforced (a pod without a securityContext is refused)`);
+  };
+
+  /** Every Deployment and StatefulSet of a release: as many Running, Ready pods as it asks for, each on a node, none left of an older revision. */
+  const allReady = async (t: Test, objects: Ref[], namespace: string) => {
+    for (const ref of objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")) {
+      const ns = ref.metadata.namespace ?? namespace;
+      const workload = await cluster.get<Workload>([ref.kind.toLowerCase(), ref.metadata.name, "-n", ns]);
+      const pods = (await cluster.get<{ items: Pod[] }>(["pods", "-n", ns, "-l", selector(workload.spec.selector.matchLabels)])).items;
+      const want = workload.spec.replicas ?? 1;
+      const running = pods.filter((p) => p.status.phase === "Running" && p.spec.nodeName && readyAt(p) > 0);
+      const updated = workload.status.updatedReplicas ?? 0;
+      t.ok(
+        want >= 1 && running.length === want && workload.status.readyReplicas === want && updated === want,
+        `${ref.kind} ${ns}/${ref.metadata.name}: ${running.length}/${want} pods Running and Ready (${updated} of the current revision) on ${[...new Set(running.map((p) => p.spec.nodeName))].join(", ")}`,
+      );
+    }
   };
 
   const install = async (t: Test, which: Helm, profile: string, namespace: string) => {
@@ -44,18 +81,7 @@ async function suite(crds: string): Promise<void> {
     const namespaces = [...new Set(objects.map((o) => o.metadata.namespace ?? namespace))];
     for (const ns of namespaces) await enforced(t, ns);
 
-    // Every Deployment and StatefulSet: as many Running, Ready pods as it asks for, each on a node.
-    const workloads = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
-    const podsOf = new Map<string, Pod[]>();
-    for (const ref of workloads) {
-      const ns = ref.metadata.namespace ?? namespace;
-      const workload = await cluster.get<Workload>([ref.kind.toLowerCase(), ref.metadata.name, "-n", ns]);
-      const pods = (await cluster.get<{ items: Pod[] }>(["pods", "-n", ns, "-l", selector(workload.spec.selector.matchLabels)])).items;
-      podsOf.set(`${ref.kind}/${ref.metadata.name}`, pods);
-      const want = workload.spec.replicas ?? 1;
-      const running = pods.filter((p) => p.status.phase === "Running" && p.spec.nodeName && readyAt(p) > 0);
-      t.ok(want >= 1 && running.length === want && workload.status.readyReplicas === want, `${ref.kind} ${ns}/${ref.metadata.name}: ${running.length}/${want} pods Running and Ready on ${[...new Set(running.map((p) => p.spec.nodeName))].join(", ")}`);
-    }
+    await allReady(t, objects, namespace);
 
     // The provisioner: a Job of the release (not a hook, which Helm would run only after --wait), completed and kept.
     const job = objects.find((o) => o.kind === "Job");
@@ -120,6 +146,43 @@ async function suite(crds: string): Promise<void> {
       const namespace = profile === "demo" ? "meme-demo" : `workloads-${profile}`;
       const objects = await install(t, "helm3", profile, namespace);
       if (objects) await uninstall(t, "helm3", namespace, objects);
+    });
+  }
+  // An upgrade from the chart as it was before NATS users, the Redis password and NetworkPolicies were on:
+  // the rollout replaces every pod, the provisioner runs as the new Job, and every workload ends Ready.
+  for (const profile of ["default", "local", "production", "demo"]) {
+    await t.test(`helm3: ${profile}, upgraded from the chart before credentials (${BEFORE_CREDENTIALS})`, async (t) => {
+      const namespace = profile === "demo" ? "meme-demo" : `upgrade-${profile}`;
+      await cluster.namespace(namespace);
+      const old = previousChart(t);
+      const oldArgs = profileArgs(profile).map((arg) => (arg.endsWith(`profiles/${profile}.yaml`) ? join(old, "profiles", `${profile}.yaml`) : arg));
+      const installed = await cluster.helm("helm3", ["install", release, old, "-n", namespace, "--wait", "--timeout", "5m", ...oldArgs]);
+      if (!succeeded(t, installed, `the earlier chart installs (${profile})`)) return;
+      const before = parse((await cluster.helm("helm3", ["get", "manifest", release, "-n", namespace])).stdout);
+      t.notOk(before.some((o) => o.kind === "Secret"), "the earlier release has no credentials");
+      const started = Date.now();
+      const upgraded = await cluster.helm("helm3", ["upgrade", release, repoPath("chart"), "-n", namespace, "--wait", "--timeout", "5m", ...profileArgs(profile)]);
+      if (!succeeded(t, upgraded, `helm upgrade --wait to this chart in ${((Date.now() - started) / 1000).toFixed(1)} s`)) return;
+      const objects = parse((await cluster.helm("helm3", ["get", "manifest", release, "-n", namespace])).stdout);
+      await allReady(t, objects, namespace);
+      const secrets = objects.filter((o) => o.kind === "Secret");
+      t.same(await cluster.present(secrets), describe(secrets), `the generated credentials are in the cluster: ${describe(secrets).join(", ")}`);
+      for (const ref of objects.filter((o) => o.kind === "Deployment")) {
+        const workload = await cluster.get<{ spec: { template: { spec: { containers: { args?: string[]; env?: { name: string; valueFrom?: unknown }[] }[] } } } }>(["deployment", ref.metadata.name, "-n", ref.metadata.namespace ?? namespace]);
+        const env = workload.spec.template.spec.containers[0]?.env ?? [];
+        t.ok(["NATS_PASSWORD", "REDIS_PASSWORD"].every((name) => env.some((e) => e.name === name && e.valueFrom)), `${ref.metadata.name}: its pods now read NATS_PASSWORD and REDIS_PASSWORD from Secrets`);
+      }
+      t.equal(objects.filter((o) => o.kind === "NetworkPolicy").length, profile === "local" ? 0 : 6, `NetworkPolicies: ${profile === "local" ? "none in local" : "one per tier"}`);
+      const job = objects.find((o) => o.kind === "Job");
+      if (t.ok(job, "the provisioner is now a Job of the release") && job) {
+        let done = 0;
+        for (let i = 0; i < 60 && done === 0; i++) {
+          done = (await cluster.get<{ status: { succeeded?: number } }>(["job", job.metadata.name, "-n", job.metadata.namespace ?? namespace])).status.succeeded ?? 0;
+          if (done === 0) await sleep(1000);
+        }
+        t.equal(done, 1, `Job ${job.metadata.name} completed after the upgrade`);
+      }
+      await uninstall(t, "helm3", namespace, objects);
     });
   }
   await t.test("helm4: demo", async (t) => {
