@@ -29,7 +29,8 @@ export function string(doc: string, fallback?: string, pattern?: { re: RegExp; r
   return {
     doc,
     fallback,
-    rule: pattern?.rule ?? "must not be empty",
+    // Without a pattern only a required one can be wrong: by being empty.
+    rule: pattern?.rule ?? (fallback === undefined ? "must not be empty" : "may be any text"),
     parse: (raw) => (pattern && !pattern.re.test(raw) ? undefined : raw),
   };
 }
