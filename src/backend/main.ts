@@ -3,8 +3,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { readEnv } from "../shared/env.js";
 import { createLogger, logUnhandledRejections } from "../shared/log.js";
-import { StartupProbe, startMetricsServer } from "../shared/metrics-server.js";
-import { connectCache, connectQueue } from "../shared/startup.js";
+import { connectCache, startWaiting } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
@@ -20,17 +19,7 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
   const log = createLogger(v.LOG_LEVEL, "backend");
   const metrics = workerMetrics();
   // The metrics port answers first: alive, and unready with what it waits for, while NATS, the queue and Redis come.
-  const probe = new StartupProbe();
-  const server = await startMetricsServer(v.METRICS_PORT, metrics.registry, probe, log);
-  let connection: Awaited<ReturnType<typeof connectQueue>>;
-  try {
-    connection = await connectQueue(v, "meme-generator-backend", log, roleOf.backend, (what) => probe.waiting(what));
-  } catch (error) {
-    await server.close();
-    throw error;
-  }
-  const { nc } = connection;
-  probe.waiting("connecting to Redis");
+  const { nc, probe, metricsServer: server } = await startWaiting(v, "meme-generator-backend", log, roleOf.backend, metrics.registry);
   // A worker checks the cache for every request it holds, many at a time while they hit: batched.
   const redis = await connectCache(v, "meme-generator-backend", log, true);
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());

@@ -6,8 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { readEnv } from "../shared/env.js";
 import { createLogger, logUnhandledRejections } from "../shared/log.js";
 import { listenOn } from "../shared/listen.js";
-import { StartupProbe, startMetricsServer } from "../shared/metrics-server.js";
-import { connectCache, connectQueue } from "../shared/startup.js";
+import { connectCache, startWaiting } from "../shared/startup.js";
 import { drainWithin } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
@@ -22,16 +21,7 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
   const log = createLogger(v.LOG_LEVEL, "frontend");
   const metrics = frontendMetrics();
   // The metrics port answers first: alive, and unready with what it waits for, while NATS, the queue and Redis come.
-  const probe = new StartupProbe();
-  const metricsServer = await startMetricsServer(v.METRICS_PORT, metrics.registry, probe, log, host);
-  let connection: Awaited<ReturnType<typeof connectQueue>>;
-  try {
-    connection = await connectQueue(v, "meme-generator-frontend", log, roleOf.frontend, (what) => probe.waiting(what));
-  } catch (error) {
-    await metricsServer.close();
-    throw error;
-  }
-  const { nc, jsm } = connection;
+  const { nc, jsm, probe, metricsServer } = await startWaiting(v, "meme-generator-frontend", log, roleOf.frontend, metrics.registry, host);
 
   let natsConnected = true;
   let stopping = false;
@@ -42,7 +32,6 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     }
   })();
 
-  probe.waiting("connecting to Redis");
   const redis = await connectCache(v, "meme-generator-frontend", log);
   const hub = new Hub({ stream: v.NATS_STREAM, consumer: v.NATS_CONSUMER, responseSubject: v.NATS_RESPONSE_SUBJECT, cacheTtl: v.CACHE_TTL }, { nc, jsm, redis, log });
   hub.start();

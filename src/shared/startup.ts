@@ -5,6 +5,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connectJetStream, credentialsOf, NatsUnavailableError, type JetStreamConnection } from "./nats.js";
 import { ensureQueue, missingOfQueue, queueSettingsOf } from "./queue.js";
 import { connectRedis, redisReady } from "./redis.js";
+import type { Registry } from "prom-client";
+import { StartupProbe, startMetricsServer } from "./metrics-server.js";
 
 type QueueVariables = Parameters<typeof queueSettingsOf>[0] & { NATS_URL: string[]; NATS_CONNECT_TIMEOUT: number; NATS_USER: string; NATS_PASSWORD: string };
 
@@ -43,6 +45,24 @@ export async function connectQueue(v: QueueVariables, name: string, log: Logger,
   if (report.stream === "created" || report.consumer === "created") log.info(report, "created the missing queue");
   if (report.changes.length > 0) log.warn({ changes: report.changes }, "the queue differs from this process's settings; provision reconciles it");
   return connection;
+}
+
+/**
+ * What a tier does first: open its metrics port, so that it is alive and unready with what it waits
+ * for while NATS and the queue come, then connect as in connectQueue. The probe says "connecting to
+ * Redis" next, until the caller hands it the running process's probe.
+ */
+export async function startWaiting(v: QueueVariables & { METRICS_PORT: number }, name: string, log: Logger, ownUser: string, registry: Registry, host?: string) {
+  const probe = new StartupProbe();
+  const metricsServer = await startMetricsServer(v.METRICS_PORT, registry, probe, log, host);
+  try {
+    const connection = await connectQueue(v, name, log, ownUser, (what) => probe.waiting(what));
+    probe.waiting("connecting to Redis");
+    return { ...connection, probe, metricsServer };
+  } catch (error) {
+    await metricsServer.close();
+    throw error;
+  }
 }
 
 /**
