@@ -372,7 +372,9 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     });
   });
 
-  app.addHook("onClose", async () => {
+  // Before the server stops listening: close() waits for every open connection, and an event stream
+  // never ends by itself, so onClose (which runs after that wait) would come too late.
+  app.addHook("preClose", async () => {
     for (const reply of streams) reply.raw.end();
     streams.clear();
   });

@@ -556,3 +556,20 @@ t.test("shutdown: unready first, then closed", async (t) => {
   await stopping;
   await t.rejects(fetch(`${fe.base}/healthz`), "closed after the delay");
 });
+
+t.test("stopping closes open event streams instead of waiting for their clients", async (t) => {
+  const stack = await startStack(t, "pinned");
+  const port = await freePort();
+  const fe = await startFrontend({ ...stack.env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "127.0.0.1");
+  const ended = new Promise<string>((resolve) => {
+    void fetch(`http://127.0.0.1:${port}/api/events`).then(async (res) => {
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      for (;;) if ((await reader.read()).done) return resolve("the stream ended");
+    }, () => resolve("the stream failed"));
+  });
+  await sleep(300);
+  const started = Date.now();
+  const stopped = await Promise.race([fe.stop(0).then(() => "stopped"), sleep(10_000).then(() => "still stopping after 10 s")]);
+  t.equal(stopped, "stopped", `the frontend stopped in ${Date.now() - started} ms with an event stream open`);
+  t.equal(await Promise.race([ended, sleep(2000).then(() => "still open")]), "the stream ended", "and its client saw the stream end");
+});
