@@ -4,6 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { connect } from "@nats-io/transport-node";
 import { startLocal } from "../../src/local/start.js";
+import { readEvents } from "../../src/load/events.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
 import { freePort, startNats } from "../harness/servers.js";
 
 async function memeThrough(port: number): Promise<Record<string, unknown>> {
@@ -40,6 +42,19 @@ t.test("with nothing listening, start runs its own NATS and Redis, and a meme go
   const bench = spawnSync("redis-benchmark", ["-h", "127.0.0.1", ...(redisLines?.[2] ?? "").split(" "), "-n", "200", "-c", "5", "-q", "-t", "set,get"], { encoding: "utf8", timeout: 30000 });
   t.match(bench.stdout, /SET: .*requests per second/, `redis-benchmark with the printed password: ${bench.stdout.trim().split("\n").pop() ?? ""}`);
   t.match(await memeThrough(stack.port), { status: "done", width: 512 });
+  // The guide's nats pub, the natscli binary itself, with the printed line's arguments.
+  let resolveResult: (data: unknown) => void = () => undefined;
+  const resultSeen = new Promise<unknown>((resolve) => (resolveResult = resolve));
+  const disconnect = await readEvents(`http://127.0.0.1:${stack.port}`, (type, data) => {
+    if (type === "result") resolveResult(data);
+  });
+  const published = spawnSync(toolPath("nats"), ["pub", "--server", guide?.[1] ?? "", "--user", "guide", "--password", guide?.[2] ?? "", "meme.request", '{"prompt":"hello"}'], { encoding: "utf8", timeout: 15000 });
+  t.equal(published.status, 0, `nats pub as the guide's user: ${(published.stdout + published.stderr).trim()}`);
+  const result = await Promise.race([resultSeen, sleep(20000).then(() => "no result within 20 s")]);
+  t.match(result, { status: "done" }, "and a worker made the meme it asked for");
+  disconnect();
+  const refusedPub = spawnSync(toolPath("nats"), ["pub", "--server", guide?.[1] ?? "", "--user", "guide", "--password", "not-the-password", "meme.request", '{"prompt":"hello"}'], { encoding: "utf8", timeout: 15000 });
+  t.not(refusedPub.status, 0, `and refused with another password: ${(refusedPub.stdout + refusedPub.stderr).trim().split("\n").pop() ?? ""}`);
   const asGuide = await connect({ servers: guide?.[1], user: "guide", pass: guide?.[2] });
   t.teardown(() => asGuide.close());
   const refused = new Promise<string>((resolve) => {

@@ -98,6 +98,14 @@ export const tools = [
     ldflags: () => [],
   },
   {
+    // The natscli the guide's `nats pub` is, run by the tests against our servers.
+    name: "nats",
+    module: "nats-cli",
+    pkg: "github.com/nats-io/natscli/nats",
+    versionOf: "github.com/nats-io/natscli",
+    ldflags: (version) => [`-X main.version=${version}`],
+  },
+  {
     name: "etcd",
     module: "etcd",
     pkg: "meme-generator/test/toolchain/etcd",
