@@ -126,12 +126,42 @@ replicas). KEDA enabled but absent follows backend.autoscaling.keda.whenUnavaila
 {{- end }}
 
 {{/*
-A checksum of the NATS users' passwords as the cluster holds them, for pod annotations: a pod
-restarts when they change (an upgrade after a rotation). Empty on the first install.
+The passwords the chart keeps in a Secret it generates, as JSON: the cluster's where it has them
+(an upgrade keeps them), else new ones (helm template, which cannot look, makes new ones every
+time). Made once per render and remembered in the root context, so the Secret and the pods'
+checksum annotations see the same passwords. (dict "ctx" $ "memo" name "namespace" ns "secret" name "keys" list).
+*/}}
+{{- define "meme-generator.generatedPasswords" -}}
+{{- $memo := get .ctx "memeGeneratorPasswords" | default dict }}
+{{- if not (hasKey $memo .memo) }}
+{{- $kept := (lookup "v1" "Secret" .namespace .secret).data | default dict }}
+{{- $data := dict }}
+{{- range .keys }}
+{{- $_ := set $data . (get $kept . | default (randAlphaNum 32 | b64enc)) }}
+{{- end }}
+{{- $_ := set $memo .memo $data }}
+{{- $_ := set .ctx "memeGeneratorPasswords" $memo }}
+{{- end }}
+{{- get $memo .memo | toJson }}
+{{- end }}
+
+{{/* The NATS users' passwords the chart generates: every user's, and route's for a clustered NATS. */}}
+{{- define "meme-generator.natsUsersData" -}}
+{{- $keys := append (keys (include "meme-generator.natsGrants" . | fromJson).users | sortAlpha) "route" }}
+{{- include "meme-generator.generatedPasswords" (dict "ctx" . "memo" "nats" "namespace" (include "meme-generator.namespace" (dict "ctx" . "component" "nats")) "secret" (include "meme-generator.natsUsersSecret" .) "keys" $keys) }}
+{{- end }}
+
+{{/*
+A checksum of the NATS users' passwords, for pod annotations: a pod restarts when they change (an
+upgrade after a rotation). Those the chart generates, or a named Secret as the cluster holds it.
 */}}
 {{- define "meme-generator.natsUsersChecksum" -}}
+{{- if .Values.nats.auth.existingSecret }}
 {{- $ns := include "meme-generator.namespace" (dict "ctx" . "component" "nats") }}
-{{- (lookup "v1" "Secret" $ns (include "meme-generator.natsUsersSecret" .)).data | default dict | toJson | sha256sum }}
+{{- (lookup "v1" "Secret" $ns .Values.nats.auth.existingSecret).data | default dict | toJson | sha256sum }}
+{{- else }}
+{{- include "meme-generator.natsUsersData" . | sha256sum }}
+{{- end }}
 {{- end }}
 
 {{/* Whether the tiers give Redis a password: the chart's Redis with auth on, or an external one with a Secret named. */}}
@@ -151,10 +181,19 @@ restarts when they change (an upgrade after a rotation). Empty on the first inst
 {{- end }}
 {{- end }}
 
-{{/* A checksum of Redis's password as the cluster holds it, for pod annotations (see natsUsersChecksum). */}}
+{{/* Redis's password the chart generates. */}}
+{{- define "meme-generator.redisAuthData" -}}
+{{- include "meme-generator.generatedPasswords" (dict "ctx" . "memo" "redis" "namespace" (include "meme-generator.namespace" (dict "ctx" . "component" "redis")) "secret" (include "meme-generator.redisAuthSecret" . | fromJson).name "keys" (list "password")) }}
+{{- end }}
+
+{{/* A checksum of Redis's password, for pod annotations (see natsUsersChecksum). */}}
 {{- define "meme-generator.redisAuthChecksum" -}}
+{{- if or (eq .Values.redis.mode "external") .Values.redis.auth.existingSecret }}
 {{- $ns := include "meme-generator.namespace" (dict "ctx" . "component" (ternary "frontend" "redis" (eq .Values.redis.mode "external"))) }}
 {{- (lookup "v1" "Secret" $ns (include "meme-generator.redisAuthSecret" . | fromJson).name).data | default dict | toJson | sha256sum }}
+{{- else }}
+{{- include "meme-generator.redisAuthData" . | sha256sum }}
+{{- end }}
 {{- end }}
 
 {{/* The route URLs of a clustered NATS, as a JSON list; with users they carry the route user and $(NATS_ROUTE_PASSWORD), which Kubernetes expands in the container's args. */}}

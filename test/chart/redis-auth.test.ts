@@ -5,6 +5,7 @@
 // itself exits 0 on NOAUTH); every container that talks to Redis reads the
 // same Secret key; the operator's Redis gets it as redisSecret.
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,4 +112,19 @@ t.test("every container that talks to Redis reads the one password; off and exis
   const external = renderedObjects<Obj>(["--set", "redis.mode=external", "--set", "redis.external.url=redis://elsewhere:6379", "--set", "redis.external.passwordSecret.name=theirs"]);
   t.same([...new Set(containers(external).flatMap(({ c }) => refOf(c, "REDIS_PASSWORD")?.name ?? []))], ["theirs"], "external mode: the Secret of redis.external");
   t.notOk(external.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("redis-auth")), "external mode: none generated");
+});
+
+t.test("the pods' checksum annotations are of the passwords the same render puts in the Secrets, so an upgrade that keeps them rolls nothing", async (t) => {
+  const objects = renderedObjects<Obj>([]);
+  const checksumOf = (name: RegExp) => {
+    const data = objects.find((o) => o.kind === "Secret" && name.test(o.metadata.name))?.data ?? {};
+    const sorted = Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
+    return createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
+  };
+  for (const o of objects.filter((o) => o.spec?.template?.metadata?.annotations?.["checksum/redis-auth"])) {
+    t.equal(o.spec?.template?.metadata?.annotations?.["checksum/redis-auth"], checksumOf(/redis-auth$/), `${o.metadata.name}: checksum/redis-auth`);
+  }
+  for (const o of objects.filter((o) => o.spec?.template?.metadata?.annotations?.["checksum/nats-users"])) {
+    t.equal(o.spec?.template?.metadata?.annotations?.["checksum/nats-users"], checksumOf(/nats-users$/), `${o.metadata.name}: checksum/nats-users`);
+  }
 });

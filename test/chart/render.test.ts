@@ -24,10 +24,16 @@ const profiles = ["default", "demo", "local", "production"];
 function render(helm: HelmLine, profile: string, extra: string[] = []): Obj[] {
   const args = [...apis.flatMap((api) => ["--api-versions", api]), ...extra];
   if (profile !== "default") args.push("-f", repoPath(`chart/profiles/${profile}.yaml`));
-  // The passwords the chart generates are new in every render: the same objects are the same but for them.
-  return renderedObjects<Obj>(args, helm, "meme-generator").map((o) =>
-    o.kind === "Secret" && /(nats-users|redis-auth)$/.test(o.metadata.name) ? { ...o, data: Object.fromEntries(Object.keys((o as { data?: object }).data ?? {}).map((k) => [k, Buffer.from("generated").toString("base64")])) } : o,
-  );
+  // The passwords the chart generates are new in every render, and so are the pods' checksums of them:
+  // the same objects are the same but for those.
+  return renderedObjects<Obj>(args, helm, "meme-generator").map((o) => {
+    if (o.kind === "Secret" && /(nats-users|redis-auth)$/.test(o.metadata.name)) {
+      return { ...o, data: Object.fromEntries(Object.keys((o as { data?: object }).data ?? {}).map((k) => [k, Buffer.from("generated").toString("base64")])) };
+    }
+    const annotations = (o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations;
+    for (const key of ["checksum/nats-users", "checksum/redis-auth"]) if (annotations?.[key]) annotations[key] = "of the generated passwords";
+    return o;
+  });
 }
 
 /**
