@@ -20,7 +20,7 @@ export const nats = {
   NATS_REQUEST_SUBJECT: string("Subject the requests are published on.", subjects.request, subject),
   NATS_CONNECT_TIMEOUT: integer("Seconds to keep trying to reach NATS with JetStream at start before giving up.", 30, 1, 3600),
   NATS_USER: string("NATS user; empty: the subcommand's own (frontend, worker or provisioner), when NATS_PASSWORD is set.", "", { re: /^[A-Za-z0-9_-]{0,64}$/, rule: "must be up to 64 letters, digits, _ or -" }),
-  NATS_PASSWORD: string("NATS password; empty connects without credentials (a NATS without users).", ""),
+  NATS_PASSWORD: string("NATS password; empty connects without credentials (a NATS without users). The chart sets it by secretKeyRef from the NATS users Secret, the key named after the user.", ""),
 };
 
 /** The settings `provision` applies to the stream and the consumer. */
@@ -34,7 +34,7 @@ export const queue = {
 
 export const redis = {
   REDIS_URL: url("Redis URL (redis:// or rediss://); the password, if any, comes from REDIS_PASSWORD.", "redis://127.0.0.1:6379", ["redis", "rediss"]),
-  REDIS_PASSWORD: string("Redis password; empty for none.", ""),
+  REDIS_PASSWORD: string("Redis password; empty for none. The chart sets it by secretKeyRef from the Redis password Secret (key password) or redis.external.passwordSecret.", ""),
   CACHE_TTL: integer("Seconds results and images stay in Redis; a cache hit refreshes both.", 3600, 60, 2592000),
 };
 
