@@ -6,7 +6,8 @@
 //
 //   node test/toolchain/toolchain.mjs                build what `npm test` needs, print paths
 //   node test/toolchain/toolchain.mjs --e2e          build what `npm run test:e2e` needs (all)
-//   node test/toolchain/toolchain.mjs [--e2e] --check  exit 1 when something is missing
+//   node test/toolchain/toolchain.mjs --image        build what the images and their suite need
+//   node test/toolchain/toolchain.mjs [--e2e|--image] --check  exit 1 when something is missing
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * One binary built from one pinning module.
- * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[], group?: "e2e" }} Tool
+ * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[], tags?: string[], group?: "e2e" | "image" }} Tool
  */
 
 /** Helm 3 defaults `.Capabilities.KubeVersion` to v1.20 unless told the Kubernetes minor it links. */
@@ -116,6 +117,33 @@ export const tools = [
   ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"].map(kubernetes),
   keda("keda-operator", "operator"),
   keda("keda-adapter", "adapter"),
+  // What the images and the image suite run: a container runtime, and the servers of the images
+  // that the chart can run besides the application's (nats-server is above).
+  ...["containerd", "containerd-shim-runc-v2", "ctr"].map((name) => /** @type {Tool} */ ({
+    name,
+    module: "containerd",
+    pkg: `github.com/containerd/containerd/v2/cmd/${name}`,
+    versionOf: "github.com/containerd/containerd/v2",
+    ldflags: (/** @type {string} */ version) => [`-X github.com/containerd/containerd/v2/version.Version=${version}`],
+    tags: ["no_btrfs"],
+    group: "image",
+  })),
+  {
+    name: "prometheus-nats-exporter",
+    module: "nats-exporter",
+    pkg: "github.com/nats-io/prometheus-nats-exporter",
+    versionOf: "github.com/nats-io/prometheus-nats-exporter",
+    ldflags: () => [],
+    group: "image",
+  },
+  {
+    name: "coredns",
+    module: "coredns",
+    pkg: "github.com/coredns/coredns",
+    versionOf: "github.com/coredns/coredns",
+    ldflags: () => [],
+    group: "image",
+  },
   {
     name: "kwok",
     module: "kwok",
@@ -153,13 +181,15 @@ function recipe(/** @type {Tool} */ tool) {
   const moduleDir = join(here, tool.module);
   const version = goListVersion(moduleDir, tool.versionOf);
   const ldflags = ["-s", "-w", ...tool.ldflags(version, moduleDir)].join(" ");
-  return { moduleDir, version, ldflags };
+  const tags = (tool.tags ?? []).join(",");
+  return { moduleDir, version, ldflags, tags };
 }
 
 /** The cache folder of a tool: it changes whenever its pins, its flags or the Go toolchain change. */
-export function toolDir(/** @type {Tool} */ tool, { moduleDir, ldflags } = recipe(tool)) {
+export function toolDir(/** @type {Tool} */ tool, { moduleDir, ldflags, tags } = recipe(tool)) {
   const hash = createHash("sha256");
   hash.update(`${tool.name}\n${tool.pkg}\n${goEnv()}\n${ldflags}\n`);
+  if (tags) hash.update(`tags ${tags}\n`);
   const sources = readdirSync(moduleDir).filter((file) => file.endsWith(".go")).sort();
   for (const file of ["go.mod", "go.sum", ...sources]) hash.update(readFileSync(join(moduleDir, file)));
   return join(cacheRoot(), `${tool.name}-${hash.digest("hex").slice(0, 16)}`);
@@ -182,7 +212,7 @@ export function toolPath(/** @type {string} */ name) {
 /** Builds one tool unless its keyed cache folder already holds it. */
 function build(/** @type {Tool} */ tool) {
   const pinned = recipe(tool);
-  const { moduleDir, version, ldflags } = pinned;
+  const { moduleDir, version, ldflags, tags } = pinned;
   const dir = toolDir(tool, pinned);
   const binary = join(dir, tool.name);
   if (existsSync(binary)) return { binary, built: false };
@@ -191,7 +221,7 @@ function build(/** @type {Tool} */ tool) {
   mkdirSync(staging, { recursive: true });
   const started = Date.now();
   process.stderr.write(`toolchain: building ${tool.name} ${version} …\n`);
-  const result = spawnSync("go", ["build", "-trimpath", "-ldflags", ldflags, "-o", join(staging, tool.name), tool.pkg], {
+  const result = spawnSync("go", ["build", "-trimpath", ...(tags ? ["-tags", tags] : []), "-ldflags", ldflags, "-o", join(staging, tool.name), tool.pkg], {
     cwd: moduleDir,
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },
@@ -216,10 +246,10 @@ function build(/** @type {Tool} */ tool) {
 
 function main() {
   const check = process.argv.includes("--check");
-  // The end-to-end tests also use what `npm test` does (helm, nats-server).
-  const all = process.argv.includes("--e2e");
+  // The end-to-end tests also use what `npm test` does (helm, nats-server), and so do the images.
+  const group = process.argv.includes("--e2e") ? "e2e" : process.argv.includes("--image") ? "image" : undefined;
   let missing = 0;
-  for (const tool of tools.filter((t) => all || !t.group)) {
+  for (const tool of tools.filter((t) => !t.group || t.group === group)) {
     if (check) {
       try {
         console.log(`${tool.name}\t${toolPath(tool.name)}`);
