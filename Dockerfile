@@ -5,6 +5,10 @@
 ARG NODE_IMAGE=node:26-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
+# Behind a TLS-inspecting proxy, npm needs the proxy's certificate authority: a path inside
+# the build (npm run image mounts the host's NODE_EXTRA_CA_CERTS and sets this). Only this
+# stage sees it; the final image does not.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -14,6 +18,11 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
+# Only node runs here: npm, npx, corepack and yarn (whichever the base has) are build
+# tools, removed from the final stage. The base's dpkg and apt stay.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx \
+      /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
+ && node --version
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
