@@ -2,6 +2,8 @@
 // failed, so the closing line `N passed, N failed` counts everything that ran.
 // `npm run test:e2e` (--e2e): the end-to-end suites on a local Kubernetes
 // control plane, after building its pinned binaries when they are missing.
+// `npm run test:images` (--images): builds every image the chart runs (image/build.mjs) and
+// starts each through containerd under the chart's security settings.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -69,7 +71,14 @@ const e2eSteps = [
   { name: "e2e", command: () => [bin("tap"), e2eTap], quiet: true, count: tapCount },
 ];
 
-const steps = process.argv.includes("--e2e") ? e2eSteps : unitSteps;
+/** @type {Step[]} */
+const imageSteps = [
+  { name: "image toolchain", command: () => [process.execPath, ["test/toolchain/toolchain.mjs", "--image"]] },
+  { name: "images", command: () => [process.execPath, ["image/build.mjs", "all"]] },
+  { name: "image suite", command: () => [bin("tap"), ["--reporter=tap", "--disable-coverage", "--jobs=1", "--timeout=900", "test/image/*.image.ts"]], quiet: true, count: tapCount },
+];
+
+const steps = process.argv.includes("--e2e") ? e2eSteps : process.argv.includes("--images") ? imageSteps : unitSteps;
 
 /** @param {string} file @param {string[]} args @returns {Promise<{ output: string, code: number }>} */
 function run(file, args) {
