@@ -83,11 +83,11 @@ function toolVersion(/** @type {string} */ name) {
 
 /** The kubernetes module's source, which holds the pause container's C program. */
 function kubernetesSource() {
-  const dir = execFileSync("go", ["list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"], { cwd: join(root, "test/toolchain/kube"), encoding: "utf8" }).trim();
-  if (!dir || !existsSync(join(dir, "build/pause/linux/pause.c"))) {
-    execFileSync("go", ["mod", "download", "k8s.io/kubernetes"], { cwd: join(root, "test/toolchain/kube"), stdio: "inherit" });
-  }
-  return execFileSync("go", ["list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"], { cwd: join(root, "test/toolchain/kube"), encoding: "utf8" }).trim();
+  const cwd = join(root, "test/toolchain/kube");
+  // `go mod download -json` fetches the module when it is missing and names its folder either way.
+  const dir = JSON.parse(execFileSync("go", ["mod", "download", "-json", "k8s.io/kubernetes"], { cwd, encoding: "utf8" })).Dir;
+  if (!dir || !existsSync(join(dir, "build/pause/linux/pause.c"))) throw new Error("the k8s.io/kubernetes module has no build/pause/linux/pause.c");
+  return dir;
 }
 
 function pauseVersion() {
