@@ -344,3 +344,16 @@ t.test("CoreDNS and the pause image start", async (tt) => {
   await new Promise((r) => setTimeout(r, 500));
   tt.equal(cd.status("pause"), "RUNNING", "pause runs");
 });
+
+t.test("NATS's preStop, as the chart writes it, puts the server into lame-duck mode", async (tt) => {
+  const preStop = (natsC as Container & { lifecycle?: { preStop?: { exec?: { command: string[] } } } }).lifecycle?.preStop?.exec?.command;
+  tt.ok(preStop, "the chart gives NATS a preStop command");
+  const res = cd.exec("nats", preStop ?? []);
+  tt.equal(res.code, 0, `${(preStop ?? []).join(" ")} exits 0 ${res.stderr}`);
+  let log = "";
+  for (let i = 0; i < 50 && !/lame duck/i.test(log); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    log = cd.logs("nats");
+  }
+  tt.match(log, /lame duck/i, "the server logs that it entered lame-duck mode");
+});
