@@ -16,6 +16,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
+import { stringify } from "yaml";
 import { toolPath } from "../test/toolchain/toolchain.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -461,6 +462,31 @@ async function build(/** @type {string} */ name) {
   }
 }
 
+/** Chart values naming the images built here, never pulled: `helm install -f <out>/values.yaml`. */
+export function chartValues(/** @type {Record<string, any>} */ entries) {
+  const of = (/** @type {string} */ name) => {
+    const ref = entries[name]?.ref;
+    if (!ref) return undefined;
+    const colon = ref.lastIndexOf(":");
+    return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1), pullPolicy: "Never" };
+  };
+  /** @type {Record<string, any>} */
+  const values = {};
+  const set = (/** @type {string[]} */ path, /** @type {string} */ name) => {
+    const image = of(name);
+    if (!image) return;
+    let node = values;
+    for (const key of path.slice(0, -1)) node = node[key] ??= {};
+    node[/** @type {string} */ (path.at(-1))] = image;
+  };
+  set(["image"], "app");
+  set(["nats", "image"], "nats");
+  set(["nats", "exporter", "image"], "nats-exporter");
+  set(["redis", "image"], "redis");
+  set(["redis", "exporter", "image"], "redis-exporter");
+  return `# The images image/build.mjs built, imported into the node's containerd and never pulled.\n${stringify(values)}`;
+}
+
 /** The app image may weigh at most this much more than the base it is built on. */
 export const APP_OVER_BASE_LIMIT = 80 * 1000 * 1000;
 
@@ -511,6 +537,7 @@ async function main() {
     };
   }
   writeFileSync(manifestPath, JSON.stringify({ platform: "linux/amd64", images: entries }, null, 2) + "\n");
+  writeFileSync(join(out, "values.yaml"), chartValues(entries));
 
   console.log(`${"image".padEnd(15)} ${"reference".padEnd(52)} ${"size".padStart(9)} ${"archive".padStart(9)}  build`);
   for (const image of results) {

@@ -64,7 +64,8 @@ interface PodSpec {
   containers: Container[];
 }
 
-const objects = renderedObjects<Obj>(["-f", repoPath("chart/profiles/demo.yaml"), "--set", "redis.mode=standalone"]);
+// The values the build wrote point every image at the ones built here, with pullPolicy Never.
+const objects = renderedObjects<Obj>(["-f", repoPath("chart/profiles/demo.yaml"), "-f", join(imagesDir, "values.yaml"), "--set", "redis.mode=standalone,nats.exporter.enabled=true,redis.exporter.enabled=true"]);
 const find = (kind: string, name: string) => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (!found) throw new Error(`the demo render has no ${kind} ${name}`);
@@ -141,7 +142,7 @@ t.teardown(() => cd.stop());
 for (const name of Object.keys(manifest.images)) cd.import(join(imagesDir, image(name).archive));
 
 const app = image("app");
-const appRun = (args: string[], extra: Partial<RunOptions> = {}): RunOptions => ({ image: app.ref, command: [...app.entrypoint, ...args], ...extra });
+const appRun = (args: string[], extra: Partial<RunOptions> = {}): RunOptions => ({ image: containerOf("Deployment", "meme-generator-frontend").image, command: [...app.entrypoint, ...args], ...extra });
 
 /** Polls an HTTP probe until it answers 200; the milliseconds it took. */
 async function untilReady(url: string, timeoutMs: number, id: string): Promise<number> {
@@ -178,6 +179,20 @@ function securityOf(tt: Test, id: string) {
   tt.equal(field("CapBnd"), "0000000000000000", `${id} has an empty bounding set`);
   tt.equal(field("Seccomp"), "2", `${id} runs under a seccomp filter`);
 }
+
+t.test("the build's values point every container of the chart at an image built here, never pulled", async (tt) => {
+  const refs = new Set(Object.values(manifest.images).map((i) => i.ref));
+  let seen = 0;
+  for (const o of objects) {
+    if (!["Deployment", "StatefulSet", "Job", "Pod"].includes(o.kind)) continue;
+    for (const c of podSpec(o).containers as (Container & { imagePullPolicy?: string })[]) {
+      seen++;
+      tt.ok(refs.has(c.image), `${o.kind} ${o.metadata.name} ${c.name}: ${c.image} is in the manifest`);
+      tt.equal(c.imagePullPolicy, "Never", `${o.kind} ${o.metadata.name} ${c.name}: pullPolicy Never`);
+    }
+  }
+  tt.ok(seen >= 7, `${seen} containers checked`);
+});
 
 t.test("sizes: every image printed; the app at most 80 MB over its base", async (tt) => {
   for (const [name, entry] of Object.entries(manifest.images)) {
@@ -216,7 +231,7 @@ t.test("NATS with the chart's config, arguments and users", async (tt) => {
   const nats = image("nats");
   const conf = cd.writeFile("nats/nats.conf", find("ConfigMap", "nats-config").data?.["nats.conf"] ?? "");
   cd.runDetached("nats", {
-    image: nats.ref,
+    image: natsC.image,
     command: commandOf(natsC, nats),
     env: natsEnv,
     binds: { [join(conf, "..")]: "/etc/nats" },
@@ -239,7 +254,7 @@ t.test("Redis with the chart's config, start script and password", async (tt) =>
   const dir = join(cd.writeFile("redis/redis.conf", data["redis.conf"] ?? ""), "..");
   cd.writeFile("redis/start.sh", data["start.sh"] ?? "");
   cd.runDetached("redis", {
-    image: redis.ref,
+    image: redisC.image,
     command: commandOf(redisC, redis),
     env: envOf(redisC, "redis-0"),
     binds: { [dir]: "/etc/redis" },
@@ -311,26 +326,24 @@ t.test("a write outside /tmp fails and the process keeps running", async (tt) =>
 });
 
 t.test("the exporters read NATS and Redis with the chart's arguments", async (tt) => {
+  const natsExporterC = containerOf("StatefulSet", "nats", "exporter");
   const natsExporter = image("nats-exporter");
-  const natsSts = podSpec(find("StatefulSet", "nats"));
-  const args = natsSts.containers.find((c) => c.name === "exporter")?.args ?? ["-port=7777", "-varz", "-jsz=all", "http://localhost:8222"];
-  cd.runDetached("nats-exporter", { image: natsExporter.ref, command: [...natsExporter.entrypoint, ...args] });
-  const port = /-port=(\d+)/.exec(args.join(" "))?.[1] ?? "7777";
-  await untilReady(`http://127.0.0.1:${port}/metrics`, 20_000, "nats-exporter");
+  cd.runDetached("nats-exporter", { image: natsExporterC.image, command: commandOf(natsExporterC, natsExporter), ...limits(natsExporterC) });
+  const natsPort = natsExporterC.ports?.find((p) => p.name === "metrics")?.containerPort;
+  await untilReady(`http://127.0.0.1:${natsPort}/metrics`, 20_000, "nats-exporter");
   let body = "";
   for (let i = 0; i < 50 && !/^gnatsd_varz_connections[{ ]/m.test(body); i++) {
-    body = cd.get(`http://127.0.0.1:${port}/metrics`).body;
+    body = cd.get(`http://127.0.0.1:${natsPort}/metrics`).body;
     if (!/^gnatsd_varz_connections[{ ]/m.test(body)) await new Promise((r) => setTimeout(r, 200));
   }
   tt.match(body, /^gnatsd_varz_connections[{ ]/m, `prometheus-nats-exporter serves NATS's figures ${cd.logs("nats-exporter").slice(-500)}`);
+
+  const redisExporterC = containerOf("StatefulSet", "redis", "exporter");
   const redisExporter = image("redis-exporter");
-  cd.runDetached("redis-exporter", {
-    image: redisExporter.ref,
-    command: [...redisExporter.entrypoint, "-redis.addr", "redis://127.0.0.1:6379", "-web.listen-address", "127.0.0.1:9121"],
-    env: { REDIS_PASSWORD: envOf(redisC, "redis-0").REDIS_PASSWORD ?? "" },
-  });
-  await untilReady("http://127.0.0.1:9121/metrics", 20_000, "redis-exporter");
-  tt.match(cd.get("http://127.0.0.1:9121/metrics").body, /^redis_up 1$/m, "redis_exporter logs in and reads Redis");
+  cd.runDetached("redis-exporter", { image: redisExporterC.image, command: commandOf(redisExporterC, redisExporter), env: envOf(redisExporterC, "redis-0"), ...limits(redisExporterC) });
+  const redisPort = redisExporterC.ports?.find((p) => p.name === "metrics")?.containerPort;
+  await untilReady(`http://127.0.0.1:${redisPort}/metrics`, 20_000, "redis-exporter");
+  tt.match(cd.get(`http://127.0.0.1:${redisPort}/metrics`).body, /^redis_up 1$/m, "redis_exporter logs in with the chart's password and reads Redis");
 });
 
 t.test("CoreDNS and the pause image start", async (tt) => {
