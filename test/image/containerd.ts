@@ -89,6 +89,8 @@ export class Containerd {
     const args = ["run", detach ? "--detach" : "--rm", "--read-only", "--user", o.user ?? "1000:1000", "--seccomp"];
     for (const cap of DEFAULT_CAPS) args.push("--cap-drop", cap);
     args.push("--mount", "type=tmpfs,dst=/tmp,options=rw:nosuid:nodev:mode=1777:size=67108864");
+    // containerd's CRI shows every container its own cgroups, read-only; `ctr run` does not unless asked.
+    args.push("--mount", "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev");
     // The kubelet gives every container an /etc/hosts; scratch images have none of their own.
     args.push("--mount", `type=bind,src=${this.hosts()},dst=/etc/hosts,options=rbind:ro`);
     for (const [src, dst] of Object.entries(o.binds ?? {})) args.push("--mount", `type=bind,src=${src},dst=${dst},options=rbind:ro`);

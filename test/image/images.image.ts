@@ -288,6 +288,9 @@ t.test("the tiers in one namespace: provision, worker, frontend, then smoke gets
   cd.runDetached("worker", appRun(worker.args ?? ["backend"], { env: workerEnv, ...limits(worker) }));
   const workerReady = await untilReady("http://127.0.0.1:9091/readyz", 60_000, "worker").catch((e: Error) => e);
   tt.type(workerReady, "number", `the worker is ready ${workerReady instanceof Error ? workerReady.message : ""}`);
+  // The worker sizes its render pool from the container's CPU quota (cgroup v1 on this kind of host).
+  const threads = Math.max(1, Math.ceil(quantity(worker.resources?.limits?.cpu)));
+  tt.match(cd.logs("worker"), new RegExp(`"renderThreads":${threads}\\b`), `the worker starts ${threads} render thread(s) at ${worker.resources?.limits?.cpu} CPU`);
   tt.comment(`worker: start to ready ${Date.now() - workerStart} ms at ${worker.resources?.limits?.cpu} CPU, ${worker.resources?.limits?.memory}`);
 
   const frontend = containerOf("Deployment", "meme-generator-frontend");

@@ -13,14 +13,29 @@ import type { ThreadData, ThreadReply } from "./thread.js";
 // the process's flags, so a test runner's loader does not start in every thread.
 const threadModule = new URL(import.meta.url.endsWith(".ts") ? "./thread.ts" : "./thread.js", import.meta.url);
 
-/** CPUs this process may use: the cgroup's CPU quota when there is one, else the machine's. */
-export function usableCpus(): number {
+/**
+ * CPUs this process may use: the cgroup's CPU quota when there is one (cgroup v2's `cpu.max`, or
+ * v1's `cpu.cfs_quota_us` over `cpu.cfs_period_us`), else the machine's.
+ */
+export function usableCpus(cgroupRoot = "/sys/fs/cgroup"): number {
   const machine = availableParallelism();
-  try {
-    const [quota, period] = readFileSync("/sys/fs/cgroup/cpu.max", "utf8").trim().split(/\s+/);
-    if (quota && quota !== "max" && period) return Math.max(1, Math.min(machine, Math.ceil(Number(quota) / Number(period))));
-  } catch {
-    // no cgroup v2 limit to read
+  const read = (file: string) => {
+    try {
+      return readFileSync(`${cgroupRoot}/${file}`, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const limited = (quota: number, period: number) => Math.max(1, Math.min(machine, Math.ceil(quota / period)));
+  const v2 = read("cpu.max")?.split(/\s+/);
+  if (v2) {
+    const [quota, period] = v2;
+    return quota && quota !== "max" && period ? limited(Number(quota), Number(period)) : machine;
+  }
+  for (const dir of ["cpu", "cpu,cpuacct"]) {
+    const quota = Number(read(`${dir}/cpu.cfs_quota_us`));
+    const period = Number(read(`${dir}/cpu.cfs_period_us`));
+    if (quota > 0 && period > 0) return limited(quota, period);
   }
   return machine;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import t from "tap";
 import { fit, splitCaption, wrap } from "../../../src/backend/render/caption.js";
 import { advances, captionFont, woffToSfnt } from "../../../src/backend/render/font.js";
@@ -63,6 +64,18 @@ t.test("templates: at least six, deterministic decorations", async (t) => {
   const a = seeded(7);
   const b = seeded(7);
   t.same([a(), a(), a()], [b(), b(), b()]);
+});
+
+t.test("usable CPUs: the cgroup's quota, v2 or v1, rounded up; none means the machine's", async (t) => {
+  const machine = availableParallelism();
+  const root = (files: Parameters<typeof t.testdir>[0]) => t.testdir(files);
+  t.equal(usableCpus(root({ "cpu.max": "50000 100000\n" })), 1, "v2: half a CPU is one thread");
+  t.equal(usableCpus(root({ "cpu.max": "max 100000\n" })), machine, "v2: no quota");
+  t.equal(usableCpus(root({ cpu: { "cpu.cfs_quota_us": "50000\n", "cpu.cfs_period_us": "100000\n" } })), 1, "v1: 500m is one thread");
+  t.equal(usableCpus(root({ cpu: { "cpu.cfs_quota_us": "-1\n", "cpu.cfs_period_us": "100000\n" } })), machine, "v1: -1 is no quota");
+  t.equal(usableCpus(root({ "cpu,cpuacct": { "cpu.cfs_quota_us": "100000\n", "cpu.cfs_period_us": "100000\n" } })), Math.min(machine, 1), "v1 under cpu,cpuacct");
+  t.equal(usableCpus(root({ cpu: { "cpu.cfs_quota_us": String(1000 * 100000), "cpu.cfs_period_us": "100000" } })), machine, "never more than the machine has");
+  t.equal(usableCpus(root({})), machine, "no cgroup files");
 });
 
 t.test("rendering: 1024 px or 512 px, byte-identical for the same request, on threads", async (t) => {
