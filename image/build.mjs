@@ -185,6 +185,8 @@ function installHint(/** @type {string} */ file) {
 
 const sha256 = (/** @type {string | Buffer} */ data) => createHash("sha256").update(data).digest("hex");
 const fileHash = (/** @type {string} */ path) => sha256(readFileSync(path));
+/** This script is part of every image's recipe. */
+const scriptHash = fileHash(fileURLToPath(import.meta.url));
 
 /** The sources a Debian-based image installs from: the suite with its updates and security fixes. */
 function sources(/** @type {string} */ suite) {
@@ -401,17 +403,18 @@ async function build(/** @type {string} */ name) {
     /** @type {string} */ let key;
     /** @type {string | undefined} */ let resolved;
     /** @type {ReturnType<typeof nodeParts> | undefined} */ let node;
+    /** @type {FileIn[]} */ let files = [];
     const needs = recipe.kind === "dockerfile" ? await Promise.all(recipe.needs.map(build)) : [];
     if (recipe.kind === "debian") {
       resolved = resolvePackages(recipe.suite, recipe.include).join("\n") + "\n";
       node = recipe.node ? nodeParts(work) : undefined;
       const versions = new Map(resolved.trim().split("\n").map((line) => /** @type {[string, string]} */ (line.split(" ").slice(0, 2))));
       ref = recipe.refOf(versions);
-      key = sha256(JSON.stringify({ recipe, ref, sources: sources(recipe.suite), slim: SLIM, EPOCH, script: fileHash(fileURLToPath(import.meta.url)) }) + resolved + (node?.key ?? ""));
+      key = sha256(JSON.stringify({ recipe, ref, sources: sources(recipe.suite), slim: SLIM, EPOCH, script: scriptHash }) + resolved + (node?.key ?? ""));
     } else if (recipe.kind === "files") {
       ref = recipe.ref();
-      const files = recipe.files();
-      key = sha256(JSON.stringify({ recipe, ref, files: files.map((f) => ({ ...f, src: fileHash(f.src) })), EPOCH, script: fileHash(fileURLToPath(import.meta.url)) }));
+      files = recipe.files();
+      key = sha256(JSON.stringify({ recipe, ref, files: files.map((f) => ({ ...f, src: fileHash(f.src) })), EPOCH, script: scriptHash }));
     } else {
       ref = recipe.ref();
       const hash = createHash("sha256");
@@ -427,14 +430,10 @@ async function build(/** @type {string} */ name) {
       const staging = `${archive}.tmp-${process.pid}`;
       rmSync(staging, { force: true });
       process.stderr.write(`image: building ${name} (${ref}) …\n`);
-      if (recipe.kind === "debian") {
+      if (recipe.kind !== "dockerfile") {
         const layer = join(work, "layer.tar");
-        const installed = debianLayer(recipe, layer, work, node);
-        writeFileSync(`${stem}.packages.txt`, installed);
-        ociFromLayer(layer, recipe.config, ref, staging, work);
-      } else if (recipe.kind === "files") {
-        const layer = join(work, "layer.tar");
-        filesLayer(recipe.files(), recipe.dirs ?? [], layer, work);
+        if (recipe.kind === "debian") writeFileSync(`${stem}.packages.txt`, debianLayer(recipe, layer, work, node));
+        else filesLayer(files, recipe.dirs ?? [], layer, work);
         ociFromLayer(layer, recipe.config, ref, staging, work);
       } else {
         for (const need of needs) {

@@ -129,15 +129,20 @@ export class Containerd {
     return this.ctr([...args, id, ...command], 60_000);
   }
 
+  /** A container's task as `ctr task ls` lists it: its pid and status; undefined when it has none. */
+  private task(id: string): { pid: number; status: string } | undefined {
+    const line = this.ctr(["task", "ls"]).stdout.split("\n").find((l) => l.split(/\s+/)[0] === id);
+    const [, pid, status] = line?.trim().split(/\s+/) ?? [];
+    return line ? { pid: Number(pid), status: status ?? "" } : undefined;
+  }
+
   /** RUNNING, STOPPED, … of a container's task; undefined when it has none. */
   status(id: string): string | undefined {
-    const line = this.ctr(["task", "ls"]).stdout.split("\n").find((l) => l.split(/\s+/)[0] === id);
-    return line?.trim().split(/\s+/)[2];
+    return this.task(id)?.status;
   }
 
   pid(id: string): number {
-    const line = this.ctr(["task", "ls"]).stdout.split("\n").find((l) => l.split(/\s+/)[0] === id);
-    return Number(line?.trim().split(/\s+/)[1]);
+    return Number(this.task(id)?.pid);
   }
 
   /** A command on the host inside the containers' network namespace (the kubelet's side of an httpGet probe). */

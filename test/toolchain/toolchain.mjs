@@ -5,7 +5,7 @@
 // only when asked for.
 //
 //   node test/toolchain/toolchain.mjs                build what `npm test` needs, print paths
-//   node test/toolchain/toolchain.mjs --e2e          build what `npm run test:e2e` needs (all)
+//   node test/toolchain/toolchain.mjs --e2e          build what `npm run test:e2e` needs
 //   node test/toolchain/toolchain.mjs --image        build what the images and their suite need
 //   node test/toolchain/toolchain.mjs [--e2e|--image] --check  exit 1 when something is missing
 import { execFileSync, spawnSync } from "node:child_process";
