@@ -139,9 +139,17 @@ t.test("a clustered NATS routes only with the route password: the rendered confi
     hosts.forEach((host, h) => (expanded = expanded.replace(`${host}:6222`, `127.0.0.1:${clusterPorts[h]}`)));
     const [port, monitor] = [await freePort(), await freePort()];
     const args = ["-c", file, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "--routes", expanded];
-    const server = spawn(toolPath("nats-server"), args, { env: { ...process.env, ...passwords, NATS_ROUTE_PASSWORD: routePassword, POD_NAME: `nats-${i}` }, stdio: "ignore" });
+    const server = spawn(toolPath("nats-server"), args, { env: { ...process.env, ...passwords, NATS_ROUTE_PASSWORD: routePassword, POD_NAME: `nats-${i}` }, stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    server.stderr.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
     t.teardown(() => server.kill("SIGKILL"));
-    await waitReady(`http://127.0.0.1:${monitor}/healthz?js-server-only=true`);
+    // Generous: beside the other suites on two cores a clustered JetStream server can start slowly.
+    const healthz = `http://127.0.0.1:${monitor}/healthz?js-server-only=true`;
+    for (const deadline = Date.now() + 60_000; ; await new Promise((resolve) => setTimeout(resolve, 200))) {
+      if (server.exitCode !== null) throw new Error(`nats-${i} exited with ${server.exitCode}:\n${log}`);
+      if (await fetch(healthz).then((r) => r.ok, () => false)) break;
+      if (Date.now() > deadline) throw new Error(`nats-${i} not healthy within 60 s:\n${log}`);
+    }
     return monitor;
   };
   for (let i = 0; i < 3; i++) monitors.push(await start(i, "the-route-password"));
