@@ -386,6 +386,9 @@ export interface Values {
      */
     activeDeadlineSeconds: number;
     extraEnv: ExtraEnv;
+    nodeSelector: NodeSelector;
+    tolerations: Tolerations;
+    affinity: Affinity;
   };
   /**
    * NATS with JetStream, run by the chart (a StatefulSet) or an existing one (enabled: false with external).
