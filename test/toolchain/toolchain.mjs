@@ -7,7 +7,8 @@
 //   node test/toolchain/toolchain.mjs                build what `npm test` needs, print paths
 //   node test/toolchain/toolchain.mjs --e2e          build what `npm run test:e2e` needs
 //   node test/toolchain/toolchain.mjs --image        build what the images and their suite need
-//   node test/toolchain/toolchain.mjs [--e2e|--image] --check  exit 1 when something is missing
+//   node test/toolchain/toolchain.mjs --node         build what the real-node suite needs (e2e, images and the node)
+//   node test/toolchain/toolchain.mjs [--e2e|--image|--node] --check  exit 1 when something is missing
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * One binary built from one pinning module.
- * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[], tags?: string[], group?: "e2e" | "image" }} Tool
+ * @typedef {{ name: string, module: string, pkg: string, versionOf: string, ldflags: (version: string, moduleDir: string) => string[], tags?: string[], group?: "e2e" | "image" | "node" }} Tool
  */
 
 /** Helm 3 defaults `.Capabilities.KubeVersion` to v1.20 unless told the Kubernetes minor it links. */
@@ -43,14 +44,14 @@ function kubeVersionFlags(/** @type {string} */ version) {
   ]);
 }
 
-/** @type {(name: string) => Tool} */
-const kubernetes = (name) => ({
+/** @type {(name: string, group?: "e2e" | "node") => Tool} */
+const kubernetes = (name, group = "e2e") => ({
   name,
   module: "kube",
   pkg: `k8s.io/kubernetes/cmd/${name}`,
   versionOf: "k8s.io/kubernetes",
   ldflags: kubeVersionFlags,
-  group: "e2e",
+  group,
 });
 
 /** KEDA's operator and metrics adapter, from its own module: its Kubernetes pins differ from ours. */
@@ -114,7 +115,9 @@ export const tools = [
     ldflags: () => [],
     group: "e2e",
   },
-  ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"].map(kubernetes),
+  ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"].map((name) => kubernetes(name)),
+  // The real node joins the same control plane, so it is built from the same pins.
+  ...["kubelet", "kube-proxy"].map((name) => kubernetes(name, "node")),
   keda("keda-operator", "operator"),
   keda("keda-adapter", "adapter"),
   // What the images and the image suite run: a container runtime, and the servers of the images
@@ -246,10 +249,11 @@ function build(/** @type {Tool} */ tool) {
 
 function main() {
   const check = process.argv.includes("--check");
-  // The end-to-end tests also use what `npm test` does (helm, nats-server), and so do the images.
-  const group = process.argv.includes("--e2e") ? "e2e" : process.argv.includes("--image") ? "image" : undefined;
+  // The end-to-end tests also use what `npm test` does (helm, nats-server), and so do the images;
+  // the real node runs the images on the end-to-end control plane.
+  const groups = process.argv.includes("--node") ? ["e2e", "image", "node"] : process.argv.includes("--e2e") ? ["e2e"] : process.argv.includes("--image") ? ["image"] : [];
   let missing = 0;
-  for (const tool of tools.filter((t) => !t.group || t.group === group)) {
+  for (const tool of tools.filter((t) => !t.group || groups.includes(t.group))) {
     if (check) {
       try {
         console.log(`${tool.name}\t${toolPath(tool.name)}`);
