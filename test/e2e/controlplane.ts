@@ -15,7 +15,7 @@ import { freePort } from "../../src/local/servers.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** The Service network of the cluster; the API server's own Service takes its first address. */
-const serviceCidr = "10.96.0.0/16";
+export const serviceCidr = "10.96.0.0/16";
 const kubernetesServiceIp = "10.96.0.1";
 
 export interface Command {
@@ -28,21 +28,33 @@ function openssl(dir: string, args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** A CA, the API server's serving certificate, an admin client certificate and the service-account key pair. */
-function makeCertificates(dir: string): void {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** A key and a certificate `name`.key/.crt in `dir`, signed by the CA there. */
+export function signCertificate(dir: string, name: string, subject: string, extensions: string): void {
+  writeFileSync(join(dir, `${name}.ext`), extensions);
+  openssl(dir, ["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
+  openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`]);
+}
+
+export const clientAuth = "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n";
+
+/**
+ * A CA, the API server's serving certificate (for loopback and `address`), an admin client certificate,
+ * the API server's client certificate for kubelets and the service-account key pair.
+ */
+function makeCertificates(dir: string, address: string): void {
   openssl(dir, ["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=meme-generator-e2e-ca"]);
-  const sign = (name: string, subject: string, extensions: string) => {
-    writeFileSync(join(dir, `${name}.ext`), extensions);
-    openssl(dir, ["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
-    openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`]);
-  };
+  const sign = (name: string, subject: string, extensions: string) => signCertificate(dir, name, subject, extensions);
+  const ips = [...new Set(["127.0.0.1", address, kubernetesServiceIp])].map((ip) => `IP:${ip}`).join(",");
   sign(
     "apiserver",
     "/CN=kube-apiserver",
-    `subjectAltName=IP:127.0.0.1,IP:${kubernetesServiceIp},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+    `subjectAltName=${ips},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
   );
-  sign("admin", "/O=system:masters/CN=meme-generator-e2e-admin", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
+  sign("admin", "/O=system:masters/CN=meme-generator-e2e-admin", clientAuth);
+  // exec, logs, port-forward and metrics on a real node's kubelet.
+  sign("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client", clientAuth);
   // The aggregation layer's client (kube-apiserver → the KEDA metrics adapter).
   sign("front-proxy-client", "/CN=front-proxy-client", "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n");
   // KEDA: the adapter serves with it, and operator and adapter use it for mutual TLS on their gRPC link.
@@ -77,6 +89,11 @@ export interface ControlPlaneOptions {
   nodes?: number;
   /** PersistentVolumes to make for the claims of StatefulSets. */
   volumes?: number;
+  /**
+   * The address the API server binds to and advertises, which the `kubernetes` Service points at: a
+   * test-created interface's, for a real node whose pods must reach it. Loopback by default.
+   */
+  address?: string;
 }
 
 export class ControlPlane {
@@ -86,18 +103,19 @@ export class ControlPlane {
 
   private constructor(
     readonly dir: string,
-    private readonly apiPort: number,
+    readonly apiPort: number,
+    readonly address: string,
   ) {
-    this.server = `https://127.0.0.1:${apiPort}`;
+    this.server = `https://${address}:${apiPort}`;
     this.kubeconfig = join(dir, "kubeconfig");
   }
 
   /** Starts etcd and kube-apiserver (and the controllers when asked) and waits until the API is ready. */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const dir = mkdtempSync(join(tmpdir(), "meme-generator-e2e-"));
-    const plane = new ControlPlane(dir, await freePort());
+    const plane = new ControlPlane(dir, await freePort(), options.address ?? "127.0.0.1");
     try {
-      makeCertificates(dir);
+      makeCertificates(dir, plane.address);
       plane.writeKubeconfig();
       await plane.startEtcd();
       await plane.startApiServer();
@@ -199,9 +217,13 @@ export class ControlPlane {
     const file = (name: string) => join(this.dir, name);
     this.run("kube-apiserver", [
       `--etcd-servers=${this.etcdUrl}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      `--bind-address=${this.address}`,
+      `--advertise-address=${this.address}`,
       `--secure-port=${this.apiPort}`,
+      // A real node's kubelet listens on its InternalIP only (the default tries the hostname first).
+      "--kubelet-preferred-address-types=InternalIP",
+      `--kubelet-client-certificate=${file("apiserver-kubelet-client.crt")}`,
+      `--kubelet-client-key=${file("apiserver-kubelet-client.key")}`,
       `--cert-dir=${file("certs")}`,
       `--tls-cert-file=${file("apiserver.crt")}`,
       `--tls-private-key-file=${file("apiserver.key")}`,
