@@ -4,6 +4,8 @@
 // control plane, after building its pinned binaries when they are missing.
 // `npm run test:images` (--images): builds every image the chart runs (image/build.mjs) and
 // starts each through containerd under the chart's security settings.
+// `npm run test:node` (--node): the chart on a real node (containerd, kubelet, kube-proxy in a
+// network namespace of its own) joined to the end-to-end control plane, running those images.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -78,7 +80,15 @@ const imageSteps = [
   { name: "image suite", command: () => [bin("tap"), ["--reporter=tap", "--disable-coverage", "--jobs=1", "--timeout=900", "test/image/*.image.ts"]], quiet: true, count: tapCount },
 ];
 
-const steps = process.argv.includes("--e2e") ? e2eSteps : process.argv.includes("--images") ? imageSteps : unitSteps;
+/** @type {Step[]} */
+const nodeSteps = [
+  { name: "build", command: () => [bin("tsc"), ["-b", "tsconfig.build.json"]] },
+  { name: "node toolchain", command: () => [process.execPath, ["test/toolchain/toolchain.mjs", "--node"]] },
+  { name: "images", command: () => [process.execPath, ["image/build.mjs", "all"]] },
+  { name: "node suite", command: () => [bin("tap"), ["--reporter=tap", "--disable-coverage", "--jobs=1", "--timeout=2400", "test/node/*.node.ts"]], quiet: true, count: tapCount },
+];
+
+const steps = process.argv.includes("--e2e") ? e2eSteps : process.argv.includes("--images") ? imageSteps : process.argv.includes("--node") ? nodeSteps : unitSteps;
 
 /** @param {string} file @param {string[]} args @returns {Promise<{ output: string, code: number }>} */
 function run(file, args) {

@@ -1,0 +1,301 @@
+// The chart on a real node: containerd, the kubelet and kube-proxy in a network namespace of the
+// test's own, joined to the end-to-end control plane beside three kwok nodes. The pods run the
+// images built here (imported, never pulled) and select the real node; their probes are real, their
+// Services route, CoreDNS resolves cluster names and nothing else, and the seal keeps every packet
+// on this machine. `helm install --wait` of the demo profile (Helm 3) and of the defaults (Helm 4)
+// ends with every pod Ready, the provisioner Job completed against the real NATS and `helm test`
+// making a real meme by cluster DNS names.
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import t, { type Test } from "tap";
+import { stringify } from "yaml";
+import { repoPath } from "../../generator/schema.js";
+import { freePort } from "../../src/local/servers.js";
+import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
+import { network, nodeLabel, nodeName, RealNode } from "./node.js";
+
+interface ImageEntry {
+  ref: string;
+  archive: string;
+}
+type Condition = { type: string; status: string; lastTransitionTime?: string };
+type ContainerStatus = { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string }; waiting?: { reason?: string }; terminated?: { exitCode: number; reason?: string } } };
+type Pod = Ref & {
+  metadata: { creationTimestamp: string; ownerReferences?: { kind: string; name: string }[] };
+  spec: { nodeName?: string; containers: { name: string; image: string; imagePullPolicy?: string }[]; initContainers?: { name: string; image: string; imagePullPolicy?: string }[] };
+  status: { phase: string; conditions?: Condition[]; containerStatuses?: ContainerStatus[] };
+};
+
+const imagesDir = repoPath(".artifacts/images");
+const manifest = JSON.parse(readFileSync(join(imagesDir, "manifest.json"), "utf8")) as { images: Record<string, ImageEntry> };
+const image = (name: string): ImageEntry => {
+  const entry = manifest.images[name];
+  if (!entry) throw new Error(`${imagesDir}/manifest.json has no ${name} image: run \`npm run images\``);
+  return entry;
+};
+
+const at = (pod: Pod, type: string) => Date.parse(pod.status.conditions?.find((c) => c.type === type && c.status === "True")?.lastTransitionTime ?? "");
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The test values: the images built here, never pulled, and every pod of the chart on the real node. */
+function nodeValues(dir: string): string {
+  const selector = { nodeSelector: { [nodeLabel.key]: nodeLabel.value } };
+  const file = join(dir, "node-values.yaml");
+  writeFileSync(file, `${stringify({ frontend: selector, backend: selector, nats: selector, redis: selector, provisioner: selector })}`);
+  return file;
+}
+
+/** `kubectl port-forward` to a free loopback port, as the chart's NOTES print it; resolves once it forwards. */
+async function portForward(t: Test, c: Cluster, target: string, namespace: string, remote: number): Promise<number> {
+  const port = await freePort();
+  const child = spawn(toolPath("kubectl"), ["port-forward", target, "-n", namespace, `${port}:${remote}`], { env: { ...process.env, KUBECONFIG: c.plane.kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
+  t.teardown(() => void child.kill());
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  for (const deadline = Date.now() + 30_000; !output.includes("Forwarding from"); await sleep(100)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kubectl port-forward ${target} -n ${namespace}: ${output}`);
+  }
+  return port;
+}
+
+/** The guide's ways in, against the real pods: the frontend, NATS's monitoring, Redis with its password, a shell in a frontend pod. */
+async function accessCommands(t: Test, c: Cluster): Promise<void> {
+  const frontend = await portForward(t, c, "svc/meme-generator-frontend", "meme-generator", 80);
+  const page = await fetch(`http://127.0.0.1:${frontend}/`);
+  t.equal(page.status, 200, "the web UI through kubectl port-forward");
+  t.match(await page.text(), /<html/i, "its page");
+  const submitted = await fetch(`http://127.0.0.1:${frontend}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "a real node at last", fastMode: true }) });
+  t.equal(submitted.status, 202, "a submit is queued");
+  const { id } = (await submitted.json()) as { id: string };
+  let status = "";
+  for (let i = 0; i < 120 && !["done", "failed"].includes(status); i++) {
+    status = ((await (await fetch(`http://127.0.0.1:${frontend}/api/memes/${id}`)).json()) as { status: string }).status;
+    if (!["done", "failed"].includes(status)) await sleep(500);
+  }
+  t.equal(status, "done", "a worker pod made it");
+  const png = Buffer.from(await (await fetch(`http://127.0.0.1:${frontend}/api/memes/${id}/image.png`)).arrayBuffer());
+  t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `its image is a PNG (${png.length} bytes)`);
+
+  const monitor = await portForward(t, c, "svc/nats", "messaging", 8222);
+  const jsz = (await (await fetch(`http://127.0.0.1:${monitor}/jsz`)).json()) as { streams?: number; consumers?: number };
+  t.ok((jsz.streams ?? 0) >= 1 && (jsz.consumers ?? 0) >= 1, `NATS /jsz through port-forward: ${jsz.streams} stream, ${jsz.consumers} consumer`);
+
+  const redis = await portForward(t, c, "svc/redis", "cache", 6379);
+  const secrets = (await c.get<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>(["secrets", "-n", "cache"])).items.filter((s) => s.data?.password);
+  const password = Buffer.from(secrets[0]?.data?.password ?? "", "base64").toString();
+  const pinged = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(redis), "-a", password, "--no-auth-warning", "ping"], { encoding: "utf8", timeout: 15_000 });
+  t.equal(pinged.stdout.trim(), "PONG", "redis-cli ping with the password NOTES tells how to read");
+
+  const shell = await c.kubectl(["exec", "deploy/meme-generator-frontend", "-n", "meme-generator", "--", "sh", "-c", "echo ok"]);
+  t.equal(shell.stdout.trim(), "ok", "kubectl exec into a frontend pod runs sh");
+}
+
+async function suite(crds: string): Promise<void> {
+  const node = new RealNode();
+  const started: { cluster?: Cluster } = {};
+  t.teardown(async () => {
+    // Also when the node never got up: its logs say why.
+    if (t.counts.fail > 0 || !started.cluster) {
+      const folder = repoPath(".artifacts/e2e/node");
+      node.keepLogs(folder);
+      if (started.cluster) writeFileSync(join(folder, "events.txt"), (await started.cluster.kubectl(["get", "events", "-A", "--sort-by=.lastTimestamp"])).stdout);
+    }
+    await node.stop();
+  });
+  await node.prepare();
+  const cluster = await Cluster.start(t, "node", crds, { nodes: 3, address: network.host });
+  started.cluster = cluster;
+  const plane = cluster.plane;
+  const joined = Date.now();
+  await node.join(plane, Object.values(manifest.images).map((i) => join(imagesDir, i.archive)));
+  t.comment(`node ${nodeName} joined and Ready in ${seconds(Date.now() - joined)}`);
+  await node.startDns(plane, image("coredns").ref);
+  await node.makeVolumes(plane, 6);
+  const values = [join(imagesDir, "values.yaml"), nodeValues(plane.dir)];
+  const c = cluster;
+
+  await t.test("the real node: registered beside the kwok nodes, with its runtime and addresses", async (t) => {
+    const nodes = await c.get<{ items: { metadata: { name: string; labels: Record<string, string> }; status: { addresses: { type: string; address: string }[]; nodeInfo: { containerRuntimeVersion: string; kubeletVersion: string } } }[] }>(["nodes"]);
+    t.same(nodes.items.map((n) => n.metadata.name).sort(), ["kwok-node-0", "kwok-node-1", "kwok-node-2", nodeName], "three kwok nodes and the real one");
+    const real = nodes.items.find((n) => n.metadata.name === nodeName);
+    t.equal(real?.metadata.labels[nodeLabel.key], nodeLabel.value, "labelled for the test values to select");
+    t.equal(real?.status.addresses.find((a) => a.type === "InternalIP")?.address, network.node, "its InternalIP is the node's side of the veth pair");
+    t.match(real?.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/v?2\./, `runtime ${real?.status.nodeInfo.containerRuntimeVersion}`);
+    t.match(real?.status.nodeInfo.kubeletVersion, /^v1\.36\./, `kubelet ${real?.status.nodeInfo.kubeletVersion}`);
+  });
+
+  await t.test("the seal: a pod reaches the cluster's names and the API server, nothing outside, not the host's servers", async (t) => {
+    const ns = "seal-probe";
+    await c.namespace(ns);
+    // Each attempt waits 3 s: a dropped SYN times out, where an open or closed port would answer at once.
+    const script = `
+const net = require("node:net"); const dns = require("node:dns").promises;
+const tryConnect = (host, port) => new Promise((done) => {
+  const s = net.connect({ host, port, timeout: 3000 });
+  s.on("connect", () => { s.destroy(); done("connected"); });
+  s.on("timeout", () => { s.destroy(); done("timeout"); });
+  s.on("error", (e) => done(e.code));
+});
+(async () => {
+  const out = {};
+  for (const [name, host, port] of JSON.parse(process.argv[1])) out[name] = await tryConnect(host, port);
+  out.clusterName = await dns.resolve4("kubernetes.default.svc.cluster.local").then((a) => a.join(","), (e) => e.code);
+  out.outsideName = await dns.resolve4("example.com").then((a) => a.join(","), (e) => e.code);
+  console.log(JSON.stringify(out));
+})();`;
+    const targets = [
+      ["kubernetesService", "10.96.0.1", 443],
+      ["outside", "198.51.100.1", 80],
+      ["hostNats", network.host, 4222],
+      ["hostRedis", network.host, 6379],
+      ["hostRabbit", network.host, 5672],
+      ["kubelet", network.node, 10250],
+    ];
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "probe", namespace: ns },
+      spec: {
+        restartPolicy: "Never",
+        nodeSelector: { [nodeLabel.key]: nodeLabel.value },
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "probe",
+            image: image("app").ref,
+            imagePullPolicy: "Never",
+            command: ["node", "-e", script, JSON.stringify(targets)],
+            resources: { limits: { cpu: "200m", memory: "128Mi" } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          },
+        ],
+      },
+    };
+    const before = node.sealCounters();
+    await plane.apply([pod]);
+    let phase = "";
+    for (let i = 0; i < 120 && !["Succeeded", "Failed"].includes(phase); i++) {
+      phase = (await c.get<Pod>(["pod", "probe", "-n", ns])).status.phase;
+      if (!["Succeeded", "Failed"].includes(phase)) await sleep(500);
+    }
+    t.equal(phase, "Succeeded", "the probe pod ran to its end");
+    const logs = await c.kubectl(["logs", "probe", "-n", ns]);
+    const result = JSON.parse(logs.stdout.trim().split("\n").pop() ?? "{}") as Record<string, string>;
+    const after = node.sealCounters();
+    t.equal(result.kubernetesService, "connected", "the kubernetes Service (the API server on the host's side of the pair) is reachable");
+    t.equal(result.clusterName, "10.96.0.1", "kubernetes.default.svc.cluster.local resolves through CoreDNS");
+    t.equal(result.outsideName, "ENOTFOUND", "an outside name is NXDOMAIN: CoreDNS forwards nowhere");
+    for (const name of ["outside", "hostNats", "hostRedis", "hostRabbit", "kubelet"]) t.equal(result[name], "timeout", `${name}: dropped (${result[name]})`);
+    const dropped = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+    t.ok(dropped("pods_out") >= 4, `the node's forward chain dropped the pod's packets for outside and the host (${dropped("pods_out")})`);
+    t.ok(dropped("pods_node") >= 1, `the node's input chain dropped the pod's packets for the kubelet (${dropped("pods_node")})`);
+    t.equal(dropped("host_in") + dropped("host_forward"), 0, "nothing reached the host's own chains: the node's seal held first");
+    await c.kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+
+  /** Every pod of the release: on the real node, Running and Ready through its probes, its image imported and never pulled. */
+  const allReady = async (t: Test, namespaces: string[]) => {
+    const times: string[] = [];
+    for (const ns of namespaces) {
+      const pods = (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
+      for (const pod of pods) {
+        const where = `${ns}/${pod.metadata.name}`;
+        t.equal(pod.spec.nodeName, nodeName, `${where} runs on the real node`);
+        t.ok(pod.status.phase === "Running" && at(pod, "Ready") > 0, `${where}: Running and Ready`);
+        for (const container of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
+          t.equal(container.imagePullPolicy, "Never", `${where} ${container.name}: ${container.image}, pullPolicy Never`);
+        }
+        const started = Math.min(...(pod.status.containerStatuses ?? []).map((s) => Date.parse(s.state?.running?.startedAt ?? "")).filter(Number.isFinite));
+        times.push(`${where}: scheduled→Ready ${seconds(at(pod, "Ready") - at(pod, "PodScheduled"))}, container start→Ready ${seconds(at(pod, "Ready") - started)}`);
+      }
+    }
+    t.comment(`start to Ready on the real node:\n${times.join("\n")}`);
+  };
+
+  const install = async (t: Test, which: Helm, profile: string, namespace: string, extra: string[] = []) => {
+    await c.namespace(namespace);
+    const started = Date.now();
+    const args = ["install", release, repoPath("chart"), "-n", namespace, "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs(profile), ...values.flatMap((v) => ["-f", v]), ...extra];
+    const result = await c.helm(which, args);
+    if (!succeeded(t, result, `${which} install --wait --wait-for-jobs (${profile}) in ${seconds(Date.now() - started)}`)) {
+      t.comment((await c.kubectl(["get", "pods", "-A", "-o", "wide"])).stdout);
+      return undefined;
+    }
+    const objects = parse((await c.helm(which, ["get", "manifest", release, "-n", namespace])).stdout);
+    const namespaces = [...new Set(objects.map((o) => o.metadata.namespace ?? namespace))];
+    await allReady(t, namespaces);
+    const job = objects.find((o) => o.kind === "Job");
+    if (t.ok(job, "the release has a provisioner Job") && job) {
+      const ns = job.metadata.namespace ?? namespace;
+      const status = await c.get<{ status: { succeeded?: number } }>(["job", job.metadata.name, "-n", ns]);
+      t.equal(status.status.succeeded, 1, `Job ${ns}/${job.metadata.name} completed on the real node`);
+      const logs = await c.kubectl(["logs", `job/${job.metadata.name}`, "-n", ns]);
+      t.match(logs.stdout, /stream/i, "its log speaks of the stream it provisioned on the real NATS");
+    }
+    // The smoke pod is deleted once it succeeds (its hook-delete-policy), so its logs cannot be asked for.
+    const tested = await c.helm(which, ["test", release, "-n", namespace, "--timeout", "5m"]);
+    if (succeeded(t, tested, `${which} test ${release}: the smoke pod made a meme through the frontend Service, NATS and Redis`)) {
+      t.match(tested.stdout, /Phase:\s+Succeeded/, "the test pod's phase: Succeeded");
+    }
+    return { objects, namespaces };
+  };
+
+  const uninstall = async (t: Test, which: Helm, namespace: string, namespaces: string[]) => {
+    succeeded(t, await c.helm(which, ["uninstall", release, "-n", namespace, "--wait", "--timeout", "3m"]), `${which} uninstall --wait`);
+    for (const ns of namespaces) {
+      for (const claim of (await c.get<{ items: (Ref & { spec: { volumeName?: string } })[] }>(["pvc", "-n", ns])).items) {
+        await c.kubectl(["delete", "pvc", claim.metadata.name, "-n", ns, "--wait"]);
+        if (claim.spec.volumeName) await c.kubectl(["patch", "pv", claim.spec.volumeName, "--type=json", "-p", '[{"op":"remove","path":"/spec/claimRef"}]']);
+      }
+    }
+  };
+
+  await t.test("helm3: demo (Redis standalone) on the real node", async (t) => {
+    const installed = await install(t, "helm3", "demo", "meme-generator", ["--set", "redis.mode=standalone"]);
+    if (!installed) return;
+    await t.test("the guide's access commands", (t) => accessCommands(t, c));
+    await uninstall(t, "helm3", "meme-generator", installed.namespaces);
+  });
+
+  await t.test("helm4: the defaults on the real node", async (t) => {
+    const installed = await install(t, "helm4", "default", "meme-default");
+    if (installed) await uninstall(t, "helm4", "meme-default", installed.namespaces);
+  });
+
+  await t.test("no pull can leave", async (t) => {
+    t.same(node.pulls(), [], "containerd logged no image pull for any pod of the chart");
+    // A pod that asks for a pull: the kubelet asks, containerd tries the only host it is given, where nothing listens.
+    const ns = "pull-probe";
+    await c.namespace(ns);
+    const ref = "docker.io/library/busybox:1.37";
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "pull", namespace: ns },
+      spec: {
+        nodeSelector: { [nodeLabel.key]: nodeLabel.value },
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [{ name: "c", image: ref, imagePullPolicy: "Always", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }],
+      },
+    };
+    await plane.apply([pod]);
+    let reason = "";
+    for (let i = 0; i < 60 && !/ErrImagePull|ImagePullBackOff/.test(reason); i++) {
+      reason = (await c.get<Pod>(["pod", "pull", "-n", ns])).status.containerStatuses?.[0]?.state?.waiting?.reason ?? "";
+      if (!/ErrImagePull|ImagePullBackOff/.test(reason)) await sleep(500);
+    }
+    t.match(reason, /ErrImagePull|ImagePullBackOff/, `the pull failed (${reason})`);
+    const tried = node.pulls();
+    t.ok(tried.some((l) => l.includes(ref)), "containerd logged the pull it was asked for");
+    const events = (await c.kubectl(["get", "events", "-n", ns, "--field-selector", "involvedObject.name=pull", "-o", "jsonpath={.items[*].message}"])).stdout;
+    t.match(events, /127\.0\.0\.1:9/, "towards the loopback port it is sent to, nowhere else");
+    await c.kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+}
+
+await withCrds(suite);

@@ -1,0 +1,707 @@
+// A real node for the end-to-end control plane. containerd v2 (CRI) with Debian's runc, and the
+// kubelet and kube-proxy of the pinned Kubernetes, run inside a network namespace made here, joined
+// to the host by a veth pair, and inside a mount namespace of their own (so every mount they make
+// goes with them). Pods get a CNI bridge; an nftables table in the node's namespace and one on the
+// host drop every pod packet that is not for a pod, a Service or the API server; CoreDNS serves the
+// cluster's names and nothing else; images are imported, never pulled. Teardown removes every
+// process, namespace, interface, rule, cgroup and file made here, also after a failure, and the next
+// run removes what a killed run left.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { clientAuth, serviceCidr, signCertificate, type ControlPlane } from "../e2e/controlplane.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
+
+/** Addresses used only on this machine: the veth pair, the pods behind the node, the cluster DNS Service. */
+export const network = {
+  /** The host's side of the veth pair: the API server binds and advertises here. */
+  host: "10.249.0.1",
+  /** The node's side: its InternalIP, where the kubelet listens. */
+  node: "10.249.0.2",
+  pods: "10.250.0.0/24",
+  services: serviceCidr,
+  dns: "10.96.0.10",
+} as const;
+
+export const nodeName = "meme-node";
+/** The label the test values select the real node by. */
+export const nodeLabel = { key: "meme-generator.dev/node", value: "real" } as const;
+
+const prefix = "meme-node-";
+const sealTable = (pid: number) => `meme_node_seal_${pid}`;
+const cgroupMount = "/sys/fs/cgroup";
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  log: string;
+}
+
+function sh(file: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const out = spawnSync(file, args, { encoding: "utf8", input, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return { code: out.status ?? 1, stdout: out.stdout ?? "", stderr: `${out.stderr ?? ""}${out.error ? out.error.message : ""}` };
+}
+
+function must(file: string, args: string[], input?: string): string {
+  const out = sh(file, args, input);
+  if (out.code !== 0) throw new Error(`${file} ${args.join(" ")}: exit ${out.code}\n${out.stderr}`);
+  return out.stdout;
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`);
+
+/** The v1 hierarchies and the unified one, each a folder under /sys/fs/cgroup. */
+function cgroupHierarchies(): string[] {
+  return readdirSync(cgroupMount)
+    .map((name) => join(cgroupMount, name))
+    .filter((path) => statSync(path).isDirectory() && existsSync(join(path, "cgroup.procs")));
+}
+
+/** Every cgroup under `path`, deepest first. */
+function cgroupTree(path: string): string[] {
+  if (!existsSync(path)) return [];
+  const below = readdirSync(path, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => cgroupTree(join(path, e.name)));
+  return [...below, path];
+}
+
+function pidsOfCgroups(name: string): number[] {
+  const pids = new Set<number>();
+  for (const hierarchy of cgroupHierarchies()) {
+    for (const group of cgroupTree(join(hierarchy, name))) {
+      try {
+        for (const line of readFileSync(join(group, "cgroup.procs"), "utf8").split("\n")) if (line) pids.add(Number(line));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return [...pids];
+}
+
+/** Processes whose namespace of `kind` is the one at `nsPath` (a /proc/<pid>/ns/<kind> link's target). */
+function pidsInNamespace(kind: "mnt" | "net", target: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/${kind}`) === target) pids.push(Number(entry));
+    } catch {
+      // exited, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Removes what the node of process `pid` made: its processes (by network namespace, mount namespace
+ * and cgroup), the cgroups, the namespace with its veth pair and nftables table, the host's table and
+ * routes, and its folder. Safe to call on a node that was never (or only partly) made.
+ */
+async function removeNode(pid: number, holder?: number): Promise<void> {
+  const netns = `${prefix}${pid}`;
+  const cgroup = `${prefix}${pid}`;
+  const netnsPath = `/run/netns/${netns}`;
+  let netTarget: string | undefined;
+  let mntTarget: string | undefined;
+  try {
+    if (holder && alive(holder)) mntTarget = readlinkSync(`/proc/${holder}/ns/mnt`);
+  } catch {
+    // the holder is gone
+  }
+  if (existsSync(netnsPath)) {
+    const inode = statSync(netnsPath).ino;
+    netTarget = `net:[${inode}]`;
+  }
+  for (let round = 0; round < 20; round++) {
+    const pids = new Set<number>([...pidsOfCgroups(cgroup), ...(netTarget ? pidsInNamespace("net", netTarget) : []), ...(mntTarget ? pidsInNamespace("mnt", mntTarget) : [])]);
+    pids.delete(process.pid);
+    if (pids.size === 0) break;
+    killAll([...pids]);
+    await sleep(250);
+  }
+  for (const hierarchy of cgroupHierarchies()) {
+    for (const group of cgroupTree(join(hierarchy, cgroup))) {
+      try {
+        rmSync(group, { recursive: false });
+      } catch {
+        sh("rmdir", [group]);
+      }
+    }
+  }
+  sh("nft", ["delete", "table", "inet", sealTable(pid)]);
+  if (existsSync(netnsPath)) sh("ip", ["netns", "del", netns]);
+  const root = join(tmpdir(), `${prefix}${pid}`);
+  // Nothing is mounted under the folder on the host (the node's mounts lived in its own namespace),
+  // but a folder with a mount in it must not be removed recursively: unmount first.
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
+    const mountPoint = line.split(" ")[4];
+    if (mountPoint?.startsWith(`${root}/`)) sh("umount", ["-l", mountPoint]);
+  }
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** Removes what earlier runs left when they were killed before their teardown. */
+export async function removeStaleNodes(): Promise<string[]> {
+  const stale = new Set<number>();
+  for (const line of sh("ip", ["netns", "list"]).stdout.split("\n")) {
+    const m = new RegExp(`^${prefix}(\\d+)\\b`).exec(line);
+    if (m) stale.add(Number(m[1]));
+  }
+  for (const hierarchy of cgroupHierarchies()) for (const e of readdirSync(hierarchy)) if (e.startsWith(prefix)) stale.add(Number(e.slice(prefix.length)));
+  for (const line of sh("nft", ["list", "tables"]).stdout.split("\n")) {
+    const m = /meme_node_seal_(\d+)/.exec(line);
+    if (m) stale.add(Number(m[1]));
+  }
+  for (const e of readdirSync(tmpdir())) if (e.startsWith(prefix) && /^\d+$/.test(e.slice(prefix.length))) stale.add(Number(e.slice(prefix.length)));
+  const removed: string[] = [];
+  for (const pid of stale) {
+    if (pid === process.pid || alive(pid)) continue;
+    await removeNode(pid);
+    removed.push(`${prefix}${pid}`);
+  }
+  return removed;
+}
+
+export class RealNode {
+  readonly pid = process.pid;
+  readonly netns = `${prefix}${process.pid}`;
+  readonly cgroupRoot = `/${prefix}${process.pid}`;
+  readonly root = join(tmpdir(), `${prefix}${process.pid}`);
+  readonly socket = join(this.root, "containerd", "containerd.sock");
+  private readonly processes: Proc[] = [];
+  private holder: ChildProcess | undefined;
+  private plane: ControlPlane | undefined;
+
+  private path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /**
+   * The network half, before the control plane starts (its API server binds to the host's side of the
+   * pair): the namespace, the veth pair and its addresses, routes from the host to the pods and
+   * Services, forwarding inside the namespace only, and the seal.
+   */
+  async prepare(): Promise<void> {
+    await removeStaleNodes();
+    mkdirSync(this.root, { recursive: true });
+    const [hostIf, nodeIf] = [`mnh${this.pid}`.slice(0, 15), `mnn${this.pid}`.slice(0, 15)];
+    must("ip", ["netns", "add", this.netns]);
+    must("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nodeIf, "netns", this.netns]);
+    must("ip", ["addr", "add", `${network.host}/30`, "dev", hostIf]);
+    must("ip", ["link", "set", hostIf, "up"]);
+    const inNode = (args: string[]) => must("ip", ["-n", this.netns, ...args]);
+    inNode(["link", "set", "lo", "up"]);
+    inNode(["addr", "add", `${network.node}/30`, "dev", nodeIf]);
+    inNode(["link", "set", nodeIf, "up"]);
+    inNode(["route", "add", "default", "via", network.host]);
+    must("ip", ["route", "add", network.pods, "via", network.node, "dev", hostIf]);
+    must("ip", ["route", "add", network.services, "via", network.node, "dev", hostIf]);
+    // Forwarding and bridge filtering in the node's namespace only; the host forwards nothing for it.
+    for (const [key, value] of [["net.ipv4.ip_forward", "1"], ["net.bridge.bridge-nf-call-iptables", "1"], ["net.ipv4.conf.all.route_localnet", "1"]]) {
+      must("ip", ["netns", "exec", this.netns, "sysctl", "-q", "-w", `${key}=${value}`]);
+    }
+  }
+
+  /**
+   * The seal: in the node's namespace, every packet from the pod range that is not for a pod, a Service
+   * or the API server is dropped before the filter hooks (kube-proxy's rules come after), and on the
+   * host the same sources reach only the API server's port. Counters show what was dropped.
+   */
+  seal(apiPort: number): void {
+    const table = sealTable(this.pid);
+    const node = [
+      `table inet ${table} {`,
+      "  chain forward {",
+      "    type filter hook forward priority -10; policy accept;",
+      "    ct state established,related accept",
+      `    ip saddr ${network.pods} ip daddr ${network.pods} accept`,
+      `    ip saddr ${network.pods} ip daddr ${network.services} accept`,
+      `    ip saddr ${network.pods} ip daddr ${network.host} tcp dport ${apiPort} accept`,
+      `    ip saddr ${network.pods} counter name pods_out drop`,
+      "  }",
+      "  chain input {",
+      "    type filter hook input priority -10; policy accept;",
+      "    ct state established,related accept",
+      `    ip saddr ${network.pods} counter name pods_node drop`,
+      "  }",
+      "  counter pods_out { }",
+      "  counter pods_node { }",
+      "}",
+    ].join("\n");
+    must("ip", ["netns", "exec", this.netns, "nft", "-f", "-"], `${node}\n`);
+    const host = [
+      `table inet ${table} {`,
+      "  chain input {",
+      "    type filter hook input priority -10; policy accept;",
+      `    ip saddr { ${network.pods}, ${network.node} } ip daddr ${network.host} tcp dport ${apiPort} accept`,
+      "    ct state established,related accept",
+      `    ip saddr { ${network.pods}, ${network.node} } counter name host_in drop`,
+      "  }",
+      "  chain forward {",
+      "    type filter hook forward priority -10; policy accept;",
+      `    ip saddr { ${network.pods}, ${network.node} } counter name host_forward drop`,
+      "  }",
+      "  counter host_in { }",
+      "  counter host_forward { }",
+      "}",
+    ].join("\n");
+    must("nft", ["-f", "-"], `${host}\n`);
+  }
+
+  /** The packets each counter of the seal has dropped so far, by name (pods_out, pods_node in the node; host_in, host_forward on the host). */
+  sealCounters(): Record<string, number> {
+    const counters: Record<string, number> = {};
+    const read = (output: string) => {
+      const parsed = JSON.parse(output) as { nftables: { counter?: { name: string; packets: number } }[] };
+      for (const item of parsed.nftables) if (item.counter) counters[item.counter.name] = item.counter.packets;
+    };
+    read(must("ip", ["netns", "exec", this.netns, "nft", "-j", "list", "counters", "table", "inet", sealTable(this.pid)]));
+    read(must("nft", ["-j", "list", "counters", "table", "inet", sealTable(this.pid)]));
+    return counters;
+  }
+
+  /**
+   * Joins the control plane: certificates from its CA, containerd with the CRI and CNI, the kubelet
+   * and kube-proxy; waits until the Node is Ready, then imports the images.
+   */
+  async join(plane: ControlPlane, images: string[]): Promise<void> {
+    this.plane = plane;
+    this.seal(plane.apiPort);
+    this.certificates(plane);
+    await this.startHolder();
+    await this.startContainerd();
+    for (const archive of images) this.importImage(archive);
+    await this.startKubelet(plane);
+    await this.startKubeProxy(plane);
+  }
+
+  private certificates(plane: ControlPlane): void {
+    const dir = plane.dir;
+    signCertificate(dir, "kubelet-client", `/O=system:nodes/CN=system:node:${nodeName}`, clientAuth);
+    signCertificate(dir, "kube-proxy", "/CN=system:kube-proxy", clientAuth);
+    signCertificate(dir, "kubelet-serving", `/CN=system:node:${nodeName}`, `subjectAltName=IP:${network.node},DNS:${nodeName}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+    for (const [user, cert] of [["kubelet", "kubelet-client"], ["kube-proxy", "kube-proxy"]] as const) {
+      writeFileSync(
+        this.path(`${user}.kubeconfig`),
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          `clusters: [{ name: e2e, cluster: { server: "${plane.server}", certificate-authority: "${join(dir, "ca.crt")}" } }]`,
+          `users: [{ name: ${user}, user: { client-certificate: "${join(dir, `${cert}.crt`)}", client-key: "${join(dir, `${cert}.key`)}" } }]`,
+          `contexts: [{ name: e2e, context: { cluster: e2e, user: ${user} } }]`,
+          "current-context: e2e",
+          "",
+        ].join("\n"),
+      );
+    }
+  }
+
+  /**
+   * A process that holds the node's mount namespace: entered into the node's network namespace, it
+   * unshares its mounts (slave of the host's, so nothing made inside shows outside), mounts a sysfs of
+   * the node's network namespace and keeps the host's cgroup hierarchies under it.
+   */
+  private async startHolder(): Promise<void> {
+    const keep = this.path("cgroup-keep");
+    mkdirSync(keep, { recursive: true });
+    const script = [
+      "set -e",
+      `mount --rbind ${cgroupMount} ${keep}`,
+      "umount -l /sys",
+      "mount -t sysfs sysfs /sys",
+      `mount --move ${keep} ${cgroupMount}`,
+      "echo ready",
+      "exec sleep infinity",
+    ].join("\n");
+    const holder = spawn("nsenter", [`--net=/run/netns/${this.netns}`, "unshare", "--mount", "--propagation", "slave", "sh", "-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+    this.holder = holder;
+    let output = "";
+    holder.stdout.on("data", (d) => (output += d));
+    holder.stderr.on("data", (d) => (output += d));
+    const deadline = Date.now() + 10_000;
+    while (!output.includes("ready")) {
+      if (holder.exitCode !== null || Date.now() > deadline) throw new Error(`the node's mount namespace could not be made:\n${output}`);
+      await sleep(50);
+    }
+  }
+
+  /** Runs a node program inside the node's network and mount namespaces, logging to a file of its own. */
+  private run(name: string, file: string, args: string[], env: Record<string, string> = {}): Proc {
+    if (!this.holder?.pid) throw new Error("the node's namespaces are not made");
+    const log = this.path("logs", `${name}.log`);
+    mkdirSync(dirname(log), { recursive: true });
+    const out = createWriteStream(log);
+    const path = [dirname(toolPath("containerd-shim-runc-v2")), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":");
+    const child = spawn("nsenter", [`--target=${this.holder.pid}`, "--mount", "--net", "--", file, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: path, ...env } });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    const proc = { name, child, log };
+    this.processes.push(proc);
+    return proc;
+  }
+
+  /** A command inside the node's namespaces, to its end. */
+  exec(file: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+    if (!this.holder?.pid) throw new Error("the node's namespaces are not made");
+    return sh("nsenter", [`--target=${this.holder.pid}`, "--mount", "--net", "--", file, ...args], input);
+  }
+
+  private async waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const dead = this.processes.find((p) => p.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${this.tail(dead.log)}`);
+      if (await Promise.resolve(probe()).catch(() => false)) return;
+      await sleep(250);
+    }
+    throw new Error(`${what} not within ${timeoutMs / 1000} s:\n${this.processes.map((p) => `--- ${p.name}\n${this.tail(p.log)}`).join("\n")}`);
+  }
+
+  private tail(file: string, lines = 40): string {
+    try {
+      return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "";
+    }
+  }
+
+  ctr(args: string[]): { code: number; stdout: string; stderr: string } {
+    return this.exec(toolPath("ctr"), ["--address", this.socket, "--namespace", "k8s.io", ...args]);
+  }
+
+  /** The pause image the sandboxes use: the one imported, never pulled. */
+  static sandboxImage = "localhost/meme-generator/pause:3.10.2";
+
+  private async startContainerd(): Promise<void> {
+    const dir = this.path("containerd");
+    const hostsDir = this.path("containerd", "certs.d");
+    // Every registry resolves to a loopback port where nothing listens: a pull fails here, at once.
+    for (const registry of ["_default", "docker.io", "registry.k8s.io", "localhost"]) {
+      mkdirSync(join(hostsDir, registry), { recursive: true });
+      writeFileSync(join(hostsDir, registry, "hosts.toml"), 'server = "http://127.0.0.1:9"\n\n[host."http://127.0.0.1:9"]\n  capabilities = ["pull", "resolve"]\n');
+    }
+    const cni = this.path("cni");
+    mkdirSync(join(cni, "net.d"), { recursive: true });
+    writeFileSync(
+      join(cni, "net.d", "10-meme-node.conflist"),
+      `${JSON.stringify(
+        {
+          cniVersion: "1.0.0",
+          name: "meme-node",
+          plugins: [
+            {
+              type: "bridge",
+              bridge: "cni0",
+              isGateway: true,
+              ipMasq: false,
+              hairpinMode: true,
+              ipam: { type: "host-local", ranges: [[{ subnet: network.pods }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: join(cni, "ipam") },
+            },
+            { type: "portmap", capabilities: { portMappings: true } },
+          ],
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    const toml = (value: string) => JSON.stringify(value);
+    writeFileSync(
+      join(dir, "config.toml"),
+      [
+        "version = 3",
+        `root = ${toml(join(dir, "root"))}`,
+        `state = ${toml(join(dir, "state"))}`,
+        "disabled_plugins = [\"io.containerd.nri.v1.nri\"]",
+        "[grpc]",
+        `  address = ${toml(this.socket)}`,
+        "[ttrpc]",
+        `  address = ${toml(`${this.socket}.ttrpc`)}`,
+        '[plugins."io.containerd.internal.v1.opt"]',
+        `  path = ${toml(join(dir, "opt"))}`,
+        '[plugins."io.containerd.cri.v1.images"]',
+        '  snapshotter = "overlayfs"',
+        '  [plugins."io.containerd.cri.v1.images".pinned_images]',
+        `    sandbox = ${toml(RealNode.sandboxImage)}`,
+        '  [plugins."io.containerd.cri.v1.images".registry]',
+        `    config_path = ${toml(hostsDir)}`,
+        '[plugins."io.containerd.cri.v1.runtime"]',
+        // This VM lacks CAP_SYS_RESOURCE: lowering a container's oom_score_adj below containerd's fails.
+        "  restrict_oom_score_adj = true",
+        // The pods' network namespaces are mounted under containerd's state, not /run/netns.
+        "  netns_mounts_under_state_dir = true",
+        '  [plugins."io.containerd.cri.v1.runtime".containerd]',
+        '    default_runtime_name = "runc"',
+        '    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]',
+        '      runtime_type = "io.containerd.runc.v2"',
+        '      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]',
+        '        BinaryName = "/usr/sbin/runc"',
+        "        SystemdCgroup = false",
+        '  [plugins."io.containerd.cri.v1.runtime".cni]',
+        '    bin_dirs = ["/usr/lib/cni"]',
+        `    conf_dir = ${toml(join(cni, "net.d"))}`,
+        '[plugins."io.containerd.grpc.v1.cri"]',
+        '  stream_server_address = "127.0.0.1"',
+        '  stream_server_port = "0"',
+        "",
+      ].join("\n"),
+    );
+    this.run("containerd", toolPath("containerd"), ["--config", join(dir, "config.toml"), "--log-level", "info"]);
+    await this.waitFor("containerd", () => this.ctr(["version"]).code === 0, 60_000);
+  }
+
+  /** Imports an image archive into the CRI's namespace under the name it carries. */
+  importImage(archive: string): void {
+    const out = this.ctr(["images", "import", "--snapshotter", "overlayfs", archive]);
+    if (out.code !== 0) throw new Error(`ctr images import ${archive}: ${out.stderr}`);
+  }
+
+  /** containerd's log lines that speak of pulling an image: none, when nothing was pulled. */
+  pulls(): string[] {
+    const containerd = this.processes.find((p) => p.name === "containerd");
+    return containerd ? readFileSync(containerd.log, "utf8").split("\n").filter((l) => /PullImage|pulling image|fetch failed/i.test(l)) : [];
+  }
+
+  private async startKubelet(plane: ControlPlane): Promise<void> {
+    const dir = this.path("kubelet");
+    mkdirSync(dir, { recursive: true });
+    // The kubelet's cgroups live under a root of their own in every hierarchy, removed at teardown.
+    for (const hierarchy of cgroupHierarchies()) mkdirSync(join(hierarchy, this.cgroupRoot), { recursive: true });
+    const resolvConf = this.path("resolv.conf");
+    writeFileSync(resolvConf, "");
+    const config = {
+      apiVersion: "kubelet.config.k8s.io/v1beta1",
+      kind: "KubeletConfiguration",
+      address: network.node,
+      port: 10250,
+      readOnlyPort: 0,
+      healthzBindAddress: "127.0.0.1",
+      healthzPort: 10248,
+      tlsCertFile: join(plane.dir, "kubelet-serving.crt"),
+      tlsPrivateKeyFile: join(plane.dir, "kubelet-serving.key"),
+      authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(plane.dir, "ca.crt") } },
+      authorization: { mode: "Webhook" },
+      cgroupDriver: "cgroupfs",
+      cgroupRoot: this.cgroupRoot,
+      // This machine has cgroup v1 (hybrid); Kubernetes 1.35 and later refuse it unless told.
+      failCgroupV1: false,
+      containerRuntimeEndpoint: `unix://${this.socket}`,
+      clusterDNS: [network.dns],
+      clusterDomain: "cluster.local",
+      // An empty file: pods learn no name server of the machine's, only the cluster's.
+      resolvConf,
+      failSwapOn: false,
+      podLogsDir: this.path("pod-logs"),
+      // The images are imported and can never be pulled again: never collect them.
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      evictionHard: { "memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%", "imagefs.inodesFree": "1%" },
+      serializeImagePulls: false,
+      nodeStatusUpdateFrequency: "5s",
+      syncFrequency: "10s",
+    };
+    writeFileSync(join(dir, "config.yaml"), `${JSON.stringify(config, null, 2)}\n`);
+    this.run("kubelet", toolPath("kubelet"), [
+      `--config=${join(dir, "config.yaml")}`,
+      `--kubeconfig=${this.path("kubelet.kubeconfig")}`,
+      `--hostname-override=${nodeName}`,
+      `--node-ip=${network.node}`,
+      `--node-labels=${nodeLabel.key}=${nodeLabel.value}`,
+      `--root-dir=${join(dir, "root")}`,
+      `--cert-dir=${join(dir, "pki")}`,
+      "--v=1",
+    ]);
+    await this.waitFor(
+      `node ${nodeName} Ready`,
+      async () => {
+        const got = await plane.kubectl(["get", "node", nodeName, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        return got.stdout === "True";
+      },
+      120_000,
+    );
+  }
+
+  private async startKubeProxy(plane: ControlPlane): Promise<void> {
+    const config = {
+      apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
+      kind: "KubeProxyConfiguration",
+      mode: "iptables",
+      clientConnection: { kubeconfig: this.path("kube-proxy.kubeconfig") },
+      hostnameOverride: nodeName,
+      bindAddress: network.node,
+      clusterCIDR: network.pods,
+      healthzBindAddress: "127.0.0.1:10256",
+      metricsBindAddress: "127.0.0.1:10249",
+      // The conntrack table is the machine's: leave its size and timeouts alone.
+      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
+    };
+    writeFileSync(this.path("kube-proxy.yaml"), `${JSON.stringify(config, null, 2)}\n`);
+    this.run("kube-proxy", toolPath("kube-proxy"), [`--config=${this.path("kube-proxy.yaml")}`, "--v=1"]);
+    // Ready once it has written the rules of the `kubernetes` Service.
+    await this.waitFor("kube-proxy's rules", () => this.exec("iptables-save", ["-t", "nat"]).stdout.includes("default/kubernetes:https"), 60_000);
+    void plane;
+  }
+
+  /**
+   * CoreDNS as a pod on the node (the image built here), labelled as the chart's DNS peers expect and
+   * behind the kubelet's cluster DNS address: it answers for cluster.local and the reverse zones and
+   * with NXDOMAIN for every other name, which it never forwards anywhere.
+   */
+  async startDns(plane: ControlPlane, image: string): Promise<void> {
+    const labels = { "k8s-app": "kube-dns" };
+    const corefile = [
+      "cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {",
+      "    errors",
+      "    health :8080",
+      "    ready :8181",
+      "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
+      "        pods insecure",
+      "    }",
+      "    cache 30",
+      "}",
+      ".:53 {",
+      "    errors",
+      "    template ANY ANY {",
+      "        rcode NXDOMAIN",
+      "    }",
+      "}",
+      "",
+    ].join("\n");
+    await plane.apply([
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "coredns", namespace: "kube-system" } },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: "meme-node:coredns" },
+        rules: [
+          { apiGroups: [""], resources: ["endpoints", "services", "pods", "namespaces"], verbs: ["list", "watch"] },
+          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+        ],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "meme-node:coredns" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "meme-node:coredns" },
+        subjects: [{ kind: "ServiceAccount", name: "coredns", namespace: "kube-system" }],
+      },
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "coredns", namespace: "kube-system" }, data: { Corefile: corefile } },
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "coredns", namespace: "kube-system", labels },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: "coredns",
+              nodeSelector: { [nodeLabel.key]: nodeLabel.value },
+              // Port 53 without a capability: the pod's own network namespace lets uid 1000 bind it.
+              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" }, sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "53" }] },
+              containers: [
+                {
+                  name: "coredns",
+                  image,
+                  imagePullPolicy: "Never",
+                  args: ["-conf", "/etc/coredns/Corefile"],
+                  ports: [
+                    { name: "dns", containerPort: 53, protocol: "UDP" },
+                    { name: "dns-tcp", containerPort: 53, protocol: "TCP" },
+                  ],
+                  readinessProbe: { httpGet: { path: "/ready", port: 8181 }, periodSeconds: 2 },
+                  livenessProbe: { httpGet: { path: "/health", port: 8080 }, periodSeconds: 10 },
+                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  volumeMounts: [{ name: "config", mountPath: "/etc/coredns", readOnly: true }],
+                },
+              ],
+              volumes: [{ name: "config", configMap: { name: "coredns" } }],
+            },
+          },
+        },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "kube-dns", namespace: "kube-system", labels },
+        spec: {
+          clusterIP: network.dns,
+          selector: labels,
+          ports: [
+            { name: "dns", port: 53, protocol: "UDP" },
+            { name: "dns-tcp", port: 53, protocol: "TCP" },
+          ],
+        },
+      },
+    ]);
+    const rolled = await plane.kubectl(["rollout", "status", "deployment/coredns", "-n", "kube-system", "--timeout=120s"]);
+    if (rolled.code !== 0) throw new Error(`CoreDNS did not become ready: ${rolled.stderr}\n${(await plane.kubectl(["describe", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns"])).stdout}`);
+  }
+
+  /**
+   * PersistentVolumes for the claims of StatefulSets: folders under the node's root, owned by uid
+   * 1000 (a hostPath is not chowned for fsGroup), bound to this node, removed with it.
+   */
+  async makeVolumes(plane: ControlPlane, count: number): Promise<void> {
+    const volumes = Array.from({ length: count }, (_, i) => {
+      const path = this.path("volumes", `pv-${i}`);
+      mkdirSync(path, { recursive: true, mode: 0o755 });
+      must("chown", ["1000:1000", path]);
+      return {
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: `meme-node-volume-${i}` },
+        spec: {
+          capacity: { storage: "20Gi" },
+          accessModes: ["ReadWriteOnce"],
+          persistentVolumeReclaimPolicy: "Retain",
+          hostPath: { path, type: "Directory" },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [nodeName] }] }] } },
+        },
+      };
+    });
+    await plane.apply(volumes);
+  }
+
+  /** Copies the node's logs (containerd, kubelet, kube-proxy, every container) to `folder`. */
+  keepLogs(folder: string): void {
+    mkdirSync(folder, { recursive: true });
+    for (const proc of this.processes) {
+      try {
+        writeFileSync(join(folder, `${proc.name}.log`), readFileSync(proc.log));
+      } catch {
+        // never wrote
+      }
+    }
+    const pods = this.path("pod-logs");
+    if (existsSync(pods)) sh("cp", ["-r", pods, join(folder, "pods")]);
+  }
+
+  async stop(): Promise<void> {
+    for (const proc of [...this.processes].reverse()) {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => proc.child.once("exit", resolve));
+      proc.child.kill("SIGTERM");
+      const timer = setTimeout(() => proc.child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await removeNode(this.pid, this.holder?.pid);
+    this.holder?.kill("SIGKILL");
+  }
+}
