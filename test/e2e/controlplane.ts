@@ -73,10 +73,35 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-interface Process {
+/** A program run by a test, logging to a file of its own. */
+export interface Process {
   name: string;
   child: ChildProcess;
   log: string;
+}
+
+/** Copies each process's log to `folder`. */
+export function keepProcessLogs(processes: Process[], folder: string): void {
+  mkdirSync(folder, { recursive: true });
+  for (const proc of processes) {
+    try {
+      writeFileSync(join(folder, `${proc.name}.log`), readFileSync(proc.log));
+    } catch {
+      // a process that never wrote has nothing to keep
+    }
+  }
+}
+
+/** Stops the processes, the last started first: SIGTERM, then SIGKILL for one still running 10 s later. */
+export async function stopProcesses(processes: Process[]): Promise<void> {
+  for (const { child } of [...processes].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
 }
 
 export interface ControlPlaneOptions {
@@ -432,26 +457,11 @@ export class ControlPlane {
 
   /** Copies every process's log to `folder`. */
   keepLogs(folder: string): void {
-    mkdirSync(folder, { recursive: true });
-    for (const proc of this.processes) {
-      try {
-        writeFileSync(join(folder, `${proc.name}.log`), readFileSync(proc.log));
-      } catch {
-        // a process that never wrote has nothing to keep
-      }
-    }
+    keepProcessLogs(this.processes, folder);
   }
 
   async stop(): Promise<void> {
-    for (const proc of [...this.processes].reverse()) {
-      const { child } = proc;
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcesses(this.processes);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -4,9 +4,10 @@
 // Services route, CoreDNS resolves cluster names and nothing else, and the seal keeps every packet
 // on this machine. `helm install --wait` of the demo profile (Helm 3) and of the defaults (Helm 4)
 // ends with every pod Ready, the provisioner Job completed against the real NATS and `helm test`
-// making a real meme by cluster DNS names.
+// making a real meme by cluster DNS names. A run killed before its teardown leaves nothing the next
+// one does not remove.
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t, { type Test } from "tap";
@@ -15,7 +16,7 @@ import { repoPath } from "../../generator/schema.js";
 import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
-import { network, nodeLabel, nodeName, RealNode } from "./node.js";
+import { network, nodeLabel, nodeName, RealNode, removeStaleNodes } from "./node.js";
 
 interface ImageEntry {
   ref: string;
@@ -46,6 +47,15 @@ function nodeValues(dir: string): string {
   const file = join(dir, "node-values.yaml");
   writeFileSync(file, `${stringify({ frontend: selector, backend: selector, nats: selector, redis: selector, provisioner: selector })}`);
   return file;
+}
+
+/** A process that exists and is not a zombie (a killed program lingers as one until it is reaped). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /** `kubectl port-forward` to a free loopback port, as the chart's NOTES print it; resolves once it forwards. */
@@ -94,6 +104,31 @@ async function accessCommands(t: Test, c: Cluster): Promise<void> {
   t.equal(shell.stdout.trim(), "ok", "kubectl exec into a frontend pod runs sh");
 }
 
+/** Starts killed-run.ts, SIGKILLs it once its node is half made, and lets the next run's cleanup loose on it. */
+async function killedRun(): Promise<{ left: Record<string, boolean>; removed: string[]; after: Record<string, boolean>; netns: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, "killed-run.ts")], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  for (const deadline = Date.now() + 60_000; !output.includes("cgroupRoot"); await sleep(100)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the run to kill did not get ready:\n${output}`);
+  }
+  const made = JSON.parse(output.trim().split("\n").pop() ?? "{}") as { netns: string; root: string; cgroupRoot: string; left: number };
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+  const there = () => ({
+    netns: spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.includes(made.netns),
+    table: spawnSync("nft", ["list", "tables"], { encoding: "utf8" }).stdout.includes(`meme_node_seal_${child.pid}`),
+    cgroup: existsSync(`/sys/fs/cgroup/memory${made.cgroupRoot}`),
+    folder: existsSync(made.root),
+    program: running(made.left),
+  });
+  const left = there();
+  const removed = await removeStaleNodes();
+  return { left, removed, after: there(), netns: made.netns };
+}
+
 async function suite(crds: string): Promise<void> {
   const node = new RealNode();
   const started: { cluster?: Cluster } = {};
@@ -106,6 +141,11 @@ async function suite(crds: string): Promise<void> {
     }
     await node.stop();
   });
+  // A run killed before its teardown, and what the next one's cleanup leaves of it; asserted below. It
+  // runs first, while no node of this run holds the addresses, and outside a subtest: the root test
+  // would end, and run its teardown, between a first subtest and the next.
+  const killed = await killedRun();
+
   await node.prepare();
   const cluster = await Cluster.start(t, "node", crds, { nodes: 3, address: network.host });
   started.cluster = cluster;
@@ -117,6 +157,12 @@ async function suite(crds: string): Promise<void> {
   await node.makeVolumes(plane, 6);
   const values = [join(imagesDir, "values.yaml"), nodeValues(plane.dir)];
   const c = cluster;
+
+  await t.test("a run killed before its teardown: the next removes all it left", async (t) => {
+    t.same(killed.left, { netns: true, table: true, cgroup: true, folder: true, program: true }, "killed, it left its namespace, table, cgroup, folder and a program running");
+    t.same(killed.removed, [killed.netns], "the next run finds it by its dead process id");
+    t.same(killed.after, { netns: false, table: false, cgroup: false, folder: false, program: false }, "and removes every part");
+  });
 
   await t.test("the real node: registered beside the kwok nodes, with its runtime and addresses", async (t) => {
     const nodes = await c.get<{ items: { metadata: { name: string; labels: Record<string, string> }; status: { addresses: { type: string; address: string }[]; nodeInfo: { containerRuntimeVersion: string; kubeletVersion: string } } }[] }>(["nodes"]);

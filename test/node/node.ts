@@ -7,11 +7,11 @@
 // process, namespace, interface, rule, cgroup and file made here, also after a failure, and the next
 // run removes what a killed run left.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { clientAuth, serviceCidr, signCertificate, type ControlPlane } from "../e2e/controlplane.js";
+import { clientAuth, keepProcessLogs, serviceCidr, signCertificate, stopProcesses, type ControlPlane, type Process } from "../e2e/controlplane.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** Addresses used only on this machine: the veth pair, the pods behind the node, the cluster DNS Service. */
@@ -31,13 +31,10 @@ export const nodeLabel = { key: "meme-generator.dev/node", value: "real" } as co
 
 const prefix = "meme-node-";
 const sealTable = (pid: number) => `meme_node_seal_${pid}`;
+/** The veth pair's ends, on the host and in the node (interface names have at most 15 characters). */
+const hostInterface = (pid: number) => `mnh${pid}`.slice(0, 15);
+const nodeInterface = (pid: number) => `mnn${pid}`.slice(0, 15);
 const cgroupMount = "/sys/fs/cgroup";
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  log: string;
-}
 
 function sh(file: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const out = spawnSync(file, args, { encoding: "utf8", input, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
@@ -136,13 +133,17 @@ async function removeNode(pid: number, holder?: number): Promise<void> {
   for (const hierarchy of cgroupHierarchies()) {
     for (const group of cgroupTree(join(hierarchy, cgroup))) {
       try {
-        rmSync(group, { recursive: false });
+        rmdirSync(group);
       } catch {
-        sh("rmdir", [group]);
+        // still busy: the next run's cleanup tries again
       }
     }
   }
   sh("nft", ["delete", "table", "inet", sealTable(pid)]);
+  // The pair goes first and at once: the kernel frees a namespace's interfaces later, and the host's
+  // address leaving then would take the next node's identical address out of the local table.
+  sh("ip", ["link", "del", hostInterface(pid)]);
+  for (let i = 0; i < 50 && sh("ip", ["link", "show", hostInterface(pid)]).code === 0; i++) await sleep(100);
   if (existsSync(netnsPath)) sh("ip", ["netns", "del", netns]);
   const root = join(tmpdir(), `${prefix}${pid}`);
   // Nothing is mounted under the folder on the host (the node's mounts lived in its own namespace),
@@ -182,9 +183,8 @@ export class RealNode {
   readonly cgroupRoot = `/${prefix}${process.pid}`;
   readonly root = join(tmpdir(), `${prefix}${process.pid}`);
   readonly socket = join(this.root, "containerd", "containerd.sock");
-  private readonly processes: Proc[] = [];
+  private readonly processes: Process[] = [];
   private holder: ChildProcess | undefined;
-  private plane: ControlPlane | undefined;
 
   private path(...parts: string[]): string {
     return join(this.root, ...parts);
@@ -197,8 +197,12 @@ export class RealNode {
    */
   async prepare(): Promise<void> {
     await removeStaleNodes();
+    // The addresses are fixed: a second node alive at the same time would take the same routes.
+    const other = sh("ip", ["netns", "list"]).stdout.split("\n").find((l) => l.startsWith(prefix));
+    if (other) throw new Error(`another real node is running on this machine (${other.split(" ")[0]}, its test process alive): one at a time`);
     mkdirSync(this.root, { recursive: true });
-    const [hostIf, nodeIf] = [`mnh${this.pid}`.slice(0, 15), `mnn${this.pid}`.slice(0, 15)];
+    for (const hierarchy of cgroupHierarchies()) mkdirSync(join(hierarchy, this.cgroupRoot), { recursive: true });
+    const [hostIf, nodeIf] = [hostInterface(this.pid), nodeInterface(this.pid)];
     must("ip", ["netns", "add", this.netns]);
     must("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nodeIf, "netns", this.netns]);
     must("ip", ["addr", "add", `${network.host}/30`, "dev", hostIf]);
@@ -279,14 +283,13 @@ export class RealNode {
    * and kube-proxy; waits until the Node is Ready, then imports the images.
    */
   async join(plane: ControlPlane, images: string[]): Promise<void> {
-    this.plane = plane;
     this.seal(plane.apiPort);
     this.certificates(plane);
     await this.startHolder();
     await this.startContainerd();
     for (const archive of images) this.importImage(archive);
     await this.startKubelet(plane);
-    await this.startKubeProxy(plane);
+    await this.startKubeProxy();
   }
 
   private certificates(plane: ControlPlane): void {
@@ -340,7 +343,7 @@ export class RealNode {
   }
 
   /** Runs a node program inside the node's network and mount namespaces, logging to a file of its own. */
-  private run(name: string, file: string, args: string[], env: Record<string, string> = {}): Proc {
+  private run(name: string, file: string, args: string[], env: Record<string, string> = {}): Process {
     if (!this.holder?.pid) throw new Error("the node's namespaces are not made");
     const log = this.path("logs", `${name}.log`);
     mkdirSync(dirname(log), { recursive: true });
@@ -478,8 +481,7 @@ export class RealNode {
   private async startKubelet(plane: ControlPlane): Promise<void> {
     const dir = this.path("kubelet");
     mkdirSync(dir, { recursive: true });
-    // The kubelet's cgroups live under a root of their own in every hierarchy, removed at teardown.
-    for (const hierarchy of cgroupHierarchies()) mkdirSync(join(hierarchy, this.cgroupRoot), { recursive: true });
+    // The kubelet's cgroups live under a root of their own in every hierarchy (made by prepare()), removed at teardown.
     const resolvConf = this.path("resolv.conf");
     writeFileSync(resolvConf, "");
     const config = {
@@ -534,7 +536,7 @@ export class RealNode {
     );
   }
 
-  private async startKubeProxy(plane: ControlPlane): Promise<void> {
+  private async startKubeProxy(): Promise<void> {
     const config = {
       apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
       kind: "KubeProxyConfiguration",
@@ -552,7 +554,6 @@ export class RealNode {
     this.run("kube-proxy", toolPath("kube-proxy"), [`--config=${this.path("kube-proxy.yaml")}`, "--v=1"]);
     // Ready once it has written the rules of the `kubernetes` Service.
     await this.waitFor("kube-proxy's rules", () => this.exec("iptables-save", ["-t", "nat"]).stdout.includes("default/kubernetes:https"), 60_000);
-    void plane;
   }
 
   /**
@@ -680,27 +681,13 @@ export class RealNode {
 
   /** Copies the node's logs (containerd, kubelet, kube-proxy, every container) to `folder`. */
   keepLogs(folder: string): void {
-    mkdirSync(folder, { recursive: true });
-    for (const proc of this.processes) {
-      try {
-        writeFileSync(join(folder, `${proc.name}.log`), readFileSync(proc.log));
-      } catch {
-        // never wrote
-      }
-    }
+    keepProcessLogs(this.processes, folder);
     const pods = this.path("pod-logs");
     if (existsSync(pods)) sh("cp", ["-r", pods, join(folder, "pods")]);
   }
 
   async stop(): Promise<void> {
-    for (const proc of [...this.processes].reverse()) {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => proc.child.once("exit", resolve));
-      proc.child.kill("SIGTERM");
-      const timer = setTimeout(() => proc.child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcesses(this.processes);
     await removeNode(this.pid, this.holder?.pid);
     this.holder?.kill("SIGKILL");
   }
