@@ -8,7 +8,7 @@ import type { Profile } from "../profile.js";
  */
 export const demo: Profile = {
   name: "demo",
-  summary: "The autoscaling guide's setup: namespaces meme-generator, messaging and cache, its object names, HPA, KEDA and VPA numbers, operator Redis and monitoring for kube-prometheus-stack.",
+  summary: "The autoscaling guide's setup: namespaces meme-generator, messaging and cache, its object names, HPA, KEDA and VPA numbers, operator Redis with persistence and monitoring for kube-prometheus-stack.",
   values: {
     capabilities: { redisOperator: "present" },
     namespaces: {
@@ -58,6 +58,7 @@ export const demo: Profile = {
     redis: {
       mode: "operator",
       name: "redis",
+      persistence: { enabled: true },
       autoscaling: {
         vpa: {
           name: "redis-vpa",
@@ -73,6 +74,9 @@ export const demo: Profile = {
     },
   },
   notes: {
+    "redis.persistence.enabled":
+      "On in the demo: the VPA's Recreate mode resizes Redis by evicting its pod, and so does any node drain; without the append-only file " +
+      "on a claim every result and pending record would go with the pod, and the memes made before it would answer 404.",
     "capabilities.redisOperator":
       "The demo's Redis is the opstree operator's (the guide's step 3), so the Redis resource is always rendered, also by helm template " +
       "without a cluster; helm install fails with \"no matches for kind Redis\" until the operator is installed.",
