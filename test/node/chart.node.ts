@@ -7,6 +7,7 @@
 // making a real meme by cluster DNS names. A run killed before its teardown leaves nothing the next
 // one does not remove.
 import { spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -47,6 +48,82 @@ function nodeValues(dir: string): string {
   const file = join(dir, "node-values.yaml");
   writeFileSync(file, `${stringify({ frontend: selector, backend: selector, nats: selector, redis: selector, provisioner: selector })}`);
   return file;
+}
+
+interface Paced {
+  accepted: number;
+  resubmitted: number;
+  done: number;
+  failed: Record<string, number>;
+  lost: string[];
+  lostStates: Record<string, number>;
+  stats: string;
+}
+
+/**
+ * Memes at an even pace to `base`, each sent again with its own id while it is refused (as a client
+ * would: JetStream keeps an id once), with `faults` started at their request numbers; then every
+ * accepted meme is followed through the API to its final state. Every loop is bounded.
+ */
+async function pacedMemes(base: string, count: number, rate: number, faults: Map<number, () => Promise<void>>): Promise<Paced> {
+  const ids = Array.from({ length: count }, () => randomUUID());
+  const accepted = new Set<string>();
+  let resubmitted = 0;
+  const submit = async (id: string, i: number) => {
+    for (let attempt = 0; attempt < 90; attempt++) {
+      const status = await fetch(`${base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, prompt: `real node ${i} | ${id.slice(0, 8)}`, fastMode: true }), signal: AbortSignal.timeout(10_000) }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 202) {
+        accepted.add(id);
+        return;
+      }
+      resubmitted++;
+      await sleep(Math.min(2000, 200 * (attempt + 1)));
+    }
+  };
+  const sent: Promise<void>[] = [];
+  const started: Promise<void>[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < count; i++) {
+    const wait = t0 + (i * 1000) / rate - Date.now();
+    if (wait > 0) await sleep(wait);
+    const fault = faults.get(i);
+    if (fault) started.push(fault());
+    sent.push(submit(ids[i] as string, i));
+  }
+  await Promise.all(sent);
+  await Promise.all(started);
+  const final = new Map<string, { status: string; error?: string }>();
+  for (const deadline = Date.now() + 240_000; final.size < accepted.size && Date.now() < deadline; await sleep(1000)) {
+    for (const id of [...accepted].filter((a) => !final.has(a))) {
+      const body = (await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then((r) => (r.ok ? r.json() : null), () => null)) as { status?: string; error?: string } | null;
+      if (body?.status === "done" || body?.status === "failed") final.set(id, { status: body.status, error: body.error });
+    }
+  }
+  // What the lost ones look like now, and the queue as the frontend sees it: for the report.
+  const lostStates: Record<string, number> = {};
+  for (const id of [...accepted].filter((a) => !final.has(a))) {
+    const state = await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then(async (r) => (r.ok ? ((await r.json()) as { status: string }).status : `HTTP ${r.status}`), () => "unreachable");
+    lostStates[state] = (lostStates[state] ?? 0) + 1;
+  }
+  const stats = await fetch(`${base}/api/stats`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => e.message);
+  const failed: Record<string, number> = {};
+  for (const r of final.values()) if (r.status === "failed") failed[r.error ?? "no reason"] = (failed[r.error ?? "no reason"] ?? 0) + 1;
+  return { accepted: accepted.size, resubmitted, done: [...final.values()].filter((r) => r.status === "done").length, failed, lost: [...accepted].filter((id) => !final.has(id)), lostStates, stats };
+}
+
+/** Deletes a StatefulSet's pod and waits until its replacement is Ready: the seconds it took. */
+async function replacePod(c: Cluster, name: string, namespace: string): Promise<number> {
+  const before = (await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace])).metadata.uid;
+  const started = Date.now();
+  await c.kubectl(["delete", "pod", name, "-n", namespace, "--wait=false"]);
+  for (const deadline = Date.now() + 180_000; Date.now() < deadline; await sleep(500)) {
+    const pod = await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace]).catch(() => undefined);
+    if (pod && pod.metadata.uid !== before && at(pod, "Ready") > 0) return (Date.now() - started) / 1000;
+  }
+  throw new Error(`${namespace}/${name} was not replaced and Ready within 180 s`);
 }
 
 /** A process that exists and is not a zombie (a killed program lingers as one until it is reaped). */
@@ -305,6 +382,23 @@ const tryConnect = (host, port) => new Promise((done) => {
     const installed = await install(t, "helm3", "demo", "meme-generator", ["--set", "redis.mode=standalone"]);
     if (!installed) return;
     await t.test("the guide's access commands", (t) => accessCommands(t, c));
+    await t.test("deleting the NATS pod, then the Redis pod, mid-load loses nothing", async (t) => {
+      // From the host to the Service's address: the host routes the Service range to the node.
+      const ip = (await c.get<{ spec: { clusterIP: string } }>(["svc", "meme-generator-frontend", "-n", "meme-generator"])).spec.clusterIP;
+      const replaced: string[] = [];
+      const faults = new Map<number, () => Promise<void>>([
+        [10, async () => void replaced.push(`nats-0 back Ready in ${(await replacePod(c, "nats-0", "messaging")).toFixed(1)} s`)],
+        [40, async () => void replaced.push(`redis-0 back Ready in ${(await replacePod(c, "redis-0", "cache")).toFixed(1)} s`)],
+      ]);
+      const paced = await pacedMemes(`http://${ip}`, 60, 1, faults);
+      t.comment(`60 memes at 1/s through http://${ip}: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; ${replaced.join(", ")}; not final: ${JSON.stringify(paced.lostStates)}; /api/stats ${paced.stats}`);
+      t.equal(paced.accepted, 60, "every meme was accepted in the end, sent again while refused");
+      t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
+      t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
+      t.equal(replaced.length, 2, "both pods were replaced during the load");
+    });
+    // The pods' logs go with the pods: keep them before the uninstall when something failed.
+    if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
     await uninstall(t, "helm3", "meme-generator", installed.namespaces);
   });
 
