@@ -114,6 +114,29 @@ async function pacedMemes(base: string, count: number, rate: number, faults: Map
   return { accepted: accepted.size, resubmitted, done: [...final.values()].filter((r) => r.status === "done").length, failed, lost: [...accepted].filter((id) => !final.has(id)), lostStates, stats };
 }
 
+/**
+ * One more replica of a Deployment while the stack is up, as every scale-out makes one: the seconds
+ * from the new pod's scheduling, and from its container's start, to Ready. Scaled back afterwards.
+ */
+async function scaleOut(c: Cluster, deployment: string, namespace: string): Promise<{ scheduled: number; container: number }> {
+  const workload = await c.get<{ spec: { replicas: number; selector: { matchLabels: Record<string, string> } } }>(["deployment", deployment, "-n", namespace]);
+  const selector = Object.entries(workload.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
+  const before = new Set((await c.get<{ items: Pod[] }>(["pods", "-n", namespace, "-l", selector])).items.map((p) => p.metadata.name));
+  await c.kubectl(["scale", `deployment/${deployment}`, "-n", namespace, `--replicas=${workload.spec.replicas + 1}`]);
+  try {
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
+      const fresh = (await c.get<{ items: Pod[] }>(["pods", "-n", namespace, "-l", selector])).items.find((p) => !before.has(p.metadata.name));
+      if (fresh && at(fresh, "Ready") > 0) {
+        const started = Math.min(...(fresh.status.containerStatuses ?? []).map((s) => Date.parse(s.state?.running?.startedAt ?? "")).filter(Number.isFinite));
+        return { scheduled: (at(fresh, "Ready") - at(fresh, "PodScheduled")) / 1000, container: (at(fresh, "Ready") - started) / 1000 };
+      }
+    }
+    throw new Error(`no new pod of ${namespace}/${deployment} was Ready within 120 s`);
+  } finally {
+    await c.kubectl(["scale", `deployment/${deployment}`, "-n", namespace, `--replicas=${workload.spec.replicas}`]);
+  }
+}
+
 /** Deletes a StatefulSet's pod and waits until its replacement is Ready: the seconds it took. */
 async function replacePod(c: Cluster, name: string, namespace: string): Promise<number> {
   const before = (await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace])).metadata.uid;
@@ -270,8 +293,11 @@ const tryConnect = (host, port) => new Promise((done) => {
   out.outsideName = await dns.resolve4("example.com").then((a) => a.join(","), (e) => e.code);
   console.log(JSON.stringify(out));
 })();`;
+    // The host's own address on its way out (a route lookup, no packet): its default ports there too.
+    const primary = (JSON.parse(spawnSync("ip", ["-j", "route", "get", "198.51.100.1"], { encoding: "utf8" }).stdout || "[]") as { prefsrc?: string }[])[0]?.prefsrc ?? network.host;
     const targets = [
       ["kubernetesService", "10.96.0.1", 443],
+      ["hostPrimaryNats", primary, 4222],
       ["outside", "198.51.100.1", 80],
       ["hostNats", network.host, 4222],
       ["hostRedis", network.host, 6379],
@@ -313,9 +339,9 @@ const tryConnect = (host, port) => new Promise((done) => {
     t.equal(result.kubernetesService, "connected", "the kubernetes Service (the API server on the host's side of the pair) is reachable");
     t.equal(result.clusterName, "10.96.0.1", "kubernetes.default.svc.cluster.local resolves through CoreDNS");
     t.equal(result.outsideName, "ENOTFOUND", "an outside name is NXDOMAIN: CoreDNS forwards nowhere");
-    for (const name of ["outside", "hostNats", "hostRedis", "hostRabbit", "kubelet"]) t.equal(result[name], "timeout", `${name}: dropped (${result[name]})`);
+    for (const name of ["outside", "hostPrimaryNats", "hostNats", "hostRedis", "hostRabbit", "kubelet"]) t.equal(result[name], "timeout", `${name}: dropped (${result[name]})`);
     const dropped = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
-    t.ok(dropped("pods_out") >= 4, `the node's forward chain dropped the pod's packets for outside and the host (${dropped("pods_out")})`);
+    t.ok(dropped("pods_out") >= 5, `the node's forward chain dropped the pod's packets for outside and the host (${dropped("pods_out")})`);
     t.ok(dropped("pods_node") >= 1, `the node's input chain dropped the pod's packets for the kubelet (${dropped("pods_node")})`);
     t.equal(dropped("host_in") + dropped("host_forward"), 0, "nothing reached the host's own chains: the node's seal held first");
     await c.kubectl(["delete", "namespace", ns, "--wait=false"]);
@@ -382,6 +408,13 @@ const tryConnect = (host, port) => new Promise((done) => {
     const installed = await install(t, "helm3", "demo", "meme-generator", ["--set", "redis.mode=standalone"]);
     if (!installed) return;
     await t.test("the guide's access commands", (t) => accessCommands(t, c));
+    await t.test("a scale-out's new pod, at the demo's limits, with the stack up", async (t) => {
+      // Ready transitions are stamped to the second, and readiness is probed every 5 s.
+      for (const [deployment, what] of [["meme-generator-frontend", "frontend"], ["meme-generator", "worker"]] as const) {
+        const took = await scaleOut(c, deployment, "meme-generator");
+        t.ok(took.scheduled > 0 && took.scheduled < 120, `${what}: scheduled→Ready ${took.scheduled.toFixed(1)} s, container start→Ready ${took.container.toFixed(1)} s`);
+      }
+    });
     await t.test("deleting the NATS pod, then the Redis pod, mid-load loses nothing", async (t) => {
       // From the host to the Service's address: the host routes the Service range to the node.
       const ip = (await c.get<{ spec: { clusterIP: string } }>(["svc", "meme-generator-frontend", "-n", "meme-generator"])).spec.clusterIP;
