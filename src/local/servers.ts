@@ -46,7 +46,8 @@ export function binaryOnPath(binary: string, install: string): string {
 }
 
 
-async function waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, output: () => string, timeoutMs = 15000) {
+/** Polls `probe` until it holds; rejects, with the child's output, when the child exits first or after the timeout. */
+export async function waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, output: () => string, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready:\n${output()}`);

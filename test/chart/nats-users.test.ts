@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { repoPath } from "../../generator/schema.js";
-import { freePort, waitReady } from "../../src/local/servers.js";
+import { freePort, waitFor, waitReady } from "../../src/local/servers.js";
 import { natsRoles } from "../../src/shared/permissions.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 import { renderedObjects } from "./helm.js";
@@ -144,12 +144,7 @@ t.test("a clustered NATS routes only with the route password: the rendered confi
     server.stderr.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
     t.teardown(() => server.kill("SIGKILL"));
     // Generous: beside the other suites on two cores a clustered JetStream server can start slowly.
-    const healthz = `http://127.0.0.1:${monitor}/healthz?js-server-only=true`;
-    for (const deadline = Date.now() + 60_000; ; await new Promise((resolve) => setTimeout(resolve, 200))) {
-      if (server.exitCode !== null) throw new Error(`nats-${i} exited with ${server.exitCode}:\n${log}`);
-      if (await fetch(healthz).then((r) => r.ok, () => false)) break;
-      if (Date.now() > deadline) throw new Error(`nats-${i} not healthy within 60 s:\n${log}`);
-    }
+    await waitFor(`nats-${i}`, async () => (await fetch(`http://127.0.0.1:${monitor}/healthz?js-server-only=true`)).ok, server, () => log, 60_000);
     return monitor;
   };
   for (let i = 0; i < 3; i++) monitors.push(await start(i, "the-route-password"));
