@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/local/servers.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
@@ -80,6 +80,67 @@ export interface Process {
   log: string;
 }
 
+/** Starts a program with its output in `log`; it is killed with the test process if it still runs then. */
+export function startProcess(name: string, file: string, args: string[], env: Record<string, string>, log: string): Process {
+  mkdirSync(dirname(log), { recursive: true });
+  const out = createWriteStream(log);
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  return { name, child, log };
+}
+
+function tail(proc: Process): string {
+  try {
+    return readFileSync(proc.log, "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Polls `probe` until it holds. Fails at once, with that process's log, when one of `processes`
+ * exits meanwhile, and after `timeoutMs` with every process's log.
+ */
+export async function waitWhileRunning(processes: Process[], what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const dead = processes.find((p) => p.child.exitCode !== null);
+    if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${tail(dead)}`);
+    if (await Promise.resolve(probe()).catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${processes.map((p) => `--- ${p.name}\n${tail(p)}`).join("\n")}`);
+}
+
+/** A kubeconfig for one client certificate of the e2e CA in `dir` (`<cert>.crt`, `<cert>.key`). */
+export function writeKubeconfig(file: string, server: string, dir: string, user: string, cert: string): void {
+  writeFileSync(
+    file,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: e2e",
+      "  cluster:",
+      `    server: ${server}`,
+      `    certificate-authority: ${join(dir, "ca.crt")}`,
+      "users:",
+      `- name: ${user}`,
+      "  user:",
+      `    client-certificate: ${join(dir, `${cert}.crt`)}`,
+      `    client-key: ${join(dir, `${cert}.key`)}`,
+      "contexts:",
+      "- name: e2e",
+      `  context: { cluster: e2e, user: ${user} }`,
+      "current-context: e2e",
+      "",
+    ].join("\n"),
+  );
+}
+
 /** Copies each process's log to `folder`. */
 export function keepProcessLogs(processes: Process[], folder: string): void {
   mkdirSync(folder, { recursive: true });
@@ -141,7 +202,7 @@ export class ControlPlane {
     const plane = new ControlPlane(dir, await freePort(), options.address ?? "127.0.0.1");
     try {
       makeCertificates(dir, plane.address);
-      plane.writeKubeconfig();
+      writeKubeconfig(plane.kubeconfig, plane.server, dir, "admin", "admin");
       await plane.startEtcd();
       await plane.startApiServer();
       if (options.nodes) {
@@ -159,62 +220,14 @@ export class ControlPlane {
     return plane;
   }
 
-  private writeKubeconfig(): void {
-    const file = (name: string) => join(this.dir, name);
-    writeFileSync(
-      this.kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "- name: e2e",
-        "  cluster:",
-        `    server: ${this.server}`,
-        `    certificate-authority: ${file("ca.crt")}`,
-        "users:",
-        "- name: admin",
-        "  user:",
-        `    client-certificate: ${file("admin.crt")}`,
-        `    client-key: ${file("admin.key")}`,
-        "contexts:",
-        "- name: e2e",
-        "  context: { cluster: e2e, user: admin }",
-        "current-context: e2e",
-        "",
-      ].join("\n"),
-    );
-  }
-
   private run(name: string, args: string[], env: Record<string, string> = {}): Process {
-    const logFile = join(this.dir, `${name}.log`);
-    const out = createWriteStream(logFile);
-    const child = spawn(toolPath(name), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    running.add(child);
-    child.once("exit", () => running.delete(child));
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
-    const proc = { name, child, log: logFile };
+    const proc = startProcess(name, toolPath(name), args, env, join(this.dir, `${name}.log`));
     this.processes.push(proc);
     return proc;
   }
 
-  private async waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const dead = this.processes.find((p) => p.child.exitCode !== null);
-      if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${this.tail(dead)}`);
-      if (await probe().catch(() => false)) return;
-      await sleep(200);
-    }
-    throw new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${this.processes.map((p) => `--- ${p.name}\n${this.tail(p)}`).join("\n")}`);
-  }
-
-  private tail(proc: Process): string {
-    try {
-      return readFileSync(proc.log, "utf8").split("\n").slice(-30).join("\n");
-    } catch {
-      return "";
-    }
+  private waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    return waitWhileRunning(this.processes, what, probe, timeoutMs);
   }
 
   private etcdUrl = "";

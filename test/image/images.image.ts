@@ -10,23 +10,8 @@ import { repoPath } from "../../generator/schema.js";
 import { APP_OVER_BASE_LIMIT } from "../../image/build.mjs";
 import { renderedObjects } from "../chart/helm.js";
 import { Containerd, type RunOptions } from "./containerd.js";
+import { image, imagesDir, manifest, type ImageEntry } from "./manifest.js";
 
-interface ImageEntry {
-  ref: string;
-  archive: string;
-  digest: string;
-  size: number;
-  entrypoint: string[];
-  cmd: string[];
-}
-
-const imagesDir = process.env.IMAGES_DIR ?? repoPath(".artifacts/images");
-const manifest = JSON.parse(readFileSync(join(imagesDir, "manifest.json"), "utf8")) as { images: Record<string, ImageEntry> };
-const image = (name: string): ImageEntry => {
-  const entry = manifest.images[name];
-  if (!entry) throw new Error(`${imagesDir}/manifest.json has no ${name} image: run \`npm run images\``);
-  return entry;
-};
 
 // --- The chart as the demo profile renders it (Redis standalone: the operator does not run here).
 interface Obj {

@@ -6,9 +6,9 @@
 // ends with every pod Ready, the provisioner Job completed against the real NATS and `helm test`
 // making a real meme by cluster DNS names. A run killed before its teardown leaves nothing the next
 // one does not remove.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t, { type Test } from "tap";
@@ -17,26 +17,15 @@ import { repoPath } from "../../generator/schema.js";
 import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
-import { network, nodeLabel, nodeName, RealNode, removeStaleNodes } from "./node.js";
+import { image, imagesDir, manifest } from "../image/manifest.js";
+import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
 
-interface ImageEntry {
-  ref: string;
-  archive: string;
-}
 type Condition = { type: string; status: string; lastTransitionTime?: string };
 type ContainerStatus = { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string }; waiting?: { reason?: string }; terminated?: { exitCode: number; reason?: string } } };
 type Pod = Ref & {
   metadata: { creationTimestamp: string; ownerReferences?: { kind: string; name: string }[] };
   spec: { nodeName?: string; containers: { name: string; image: string; imagePullPolicy?: string }[]; initContainers?: { name: string; image: string; imagePullPolicy?: string }[] };
   status: { phase: string; conditions?: Condition[]; containerStatuses?: ContainerStatus[] };
-};
-
-const imagesDir = repoPath(".artifacts/images");
-const manifest = JSON.parse(readFileSync(join(imagesDir, "manifest.json"), "utf8")) as { images: Record<string, ImageEntry> };
-const image = (name: string): ImageEntry => {
-  const entry = manifest.images[name];
-  if (!entry) throw new Error(`${imagesDir}/manifest.json has no ${name} image: run \`npm run images\``);
-  return entry;
 };
 
 const at = (pod: Pod, type: string) => Date.parse(pod.status.conditions?.find((c) => c.type === type && c.status === "True")?.lastTransitionTime ?? "");
@@ -96,18 +85,24 @@ async function pacedMemes(base: string, count: number, rate: number, faults: Map
   await Promise.all(sent);
   await Promise.all(started);
   const final = new Map<string, { status: string; error?: string }>();
+  // The last answer for each meme not final yet: what the lost ones look like, for the report.
+  const lastSeen = new Map<string, string>();
   for (const deadline = Date.now() + 240_000; final.size < accepted.size && Date.now() < deadline; await sleep(1000)) {
     for (const id of [...accepted].filter((a) => !final.has(a))) {
-      const body = (await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then((r) => (r.ok ? r.json() : null), () => null)) as { status?: string; error?: string } | null;
-      if (body?.status === "done" || body?.status === "failed") final.set(id, { status: body.status, error: body.error });
+      const body = (await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then(
+        async (r) => (r.ok ? await r.json() : { status: `HTTP ${r.status}` }),
+        () => ({ status: "unreachable" }),
+      )) as { status: string; error?: string };
+      if (body.status === "done" || body.status === "failed") final.set(id, { status: body.status, error: body.error });
+      else lastSeen.set(id, body.status);
     }
   }
-  // What the lost ones look like now, and the queue as the frontend sees it: for the report.
   const lostStates: Record<string, number> = {};
   for (const id of [...accepted].filter((a) => !final.has(a))) {
-    const state = await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then(async (r) => (r.ok ? ((await r.json()) as { status: string }).status : `HTTP ${r.status}`), () => "unreachable");
+    const state = lastSeen.get(id) ?? "never asked";
     lostStates[state] = (lostStates[state] ?? 0) + 1;
   }
+  // The queue as the frontend sees it, for the report.
   const stats = await fetch(`${base}/api/stats`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => e.message);
   const failed: Record<string, number> = {};
   for (const r of final.values()) if (r.status === "failed") failed[r.error ?? "no reason"] = (failed[r.error ?? "no reason"] ?? 0) + 1;
@@ -149,26 +144,12 @@ async function replacePod(c: Cluster, name: string, namespace: string): Promise<
   throw new Error(`${namespace}/${name} was not replaced and Ready within 180 s`);
 }
 
-/** A process that exists and is not a zombie (a killed program lingers as one until it is reaped). */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
 /** `kubectl port-forward` to a free loopback port, as the chart's NOTES print it; resolves once it forwards. */
 async function portForward(t: Test, c: Cluster, target: string, namespace: string, remote: number): Promise<number> {
   const port = await freePort();
-  const child = spawn(toolPath("kubectl"), ["port-forward", target, "-n", namespace, `${port}:${remote}`], { env: { ...process.env, KUBECONFIG: c.plane.kubeconfig }, stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["port-forward", target, "-n", namespace, `${port}:${remote}`];
+  const { child } = await spawnUntil(`kubectl ${args.join(" ")}`, toolPath("kubectl"), args, "Forwarding from", 30_000, { env: { ...process.env, KUBECONFIG: c.plane.kubeconfig } });
   t.teardown(() => void child.kill());
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  for (const deadline = Date.now() + 30_000; !output.includes("Forwarding from"); await sleep(100)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kubectl port-forward ${target} -n ${namespace}: ${output}`);
-  }
   return port;
 }
 
@@ -206,14 +187,8 @@ async function accessCommands(t: Test, c: Cluster): Promise<void> {
 
 /** Starts killed-run.ts, SIGKILLs it once its node is half made, and lets the next run's cleanup loose on it. */
 async function killedRun(): Promise<{ left: Record<string, boolean>; removed: string[]; after: Record<string, boolean>; netns: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, "killed-run.ts")], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  for (const deadline = Date.now() + 60_000; !output.includes("cgroupRoot"); await sleep(100)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the run to kill did not get ready:\n${output}`);
-  }
-  const made = JSON.parse(output.trim().split("\n").pop() ?? "{}") as { netns: string; root: string; cgroupRoot: string; left: number };
+  const { child, output } = await spawnUntil("the run to kill did not get ready", process.execPath, [...process.execArgv, join(import.meta.dirname, "killed-run.ts")], "cgroupRoot", 60_000);
+  const made = JSON.parse(output().trim().split("\n").pop() ?? "{}") as { netns: string; root: string; cgroupRoot: string; left: number };
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGKILL");
   await exited;
@@ -247,16 +222,15 @@ async function suite(crds: string): Promise<void> {
   const killed = await killedRun();
 
   await node.prepare();
-  const cluster = await Cluster.start(t, "node", crds, { nodes: 3, address: network.host });
-  started.cluster = cluster;
-  const plane = cluster.plane;
+  const c = await Cluster.start(t, "node", crds, { nodes: 3, address: network.host });
+  started.cluster = c;
+  const plane = c.plane;
   const joined = Date.now();
   await node.join(plane, Object.values(manifest.images).map((i) => join(imagesDir, i.archive)));
   t.comment(`node ${nodeName} joined and Ready in ${seconds(Date.now() - joined)}`);
   await node.startDns(plane, image("coredns").ref);
   await node.makeVolumes(plane, 6);
   const values = [join(imagesDir, "values.yaml"), nodeValues(plane.dir)];
-  const c = cluster;
 
   await t.test("a run killed before its teardown: the next removes all it left", async (t) => {
     t.same(killed.left, { netns: true, table: true, cgroup: true, folder: true, program: true }, "killed, it left its namespace, table, cgroup, folder and a program running");

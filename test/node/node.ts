@@ -6,12 +6,12 @@
 // cluster's names and nothing else; images are imported, never pulled. Teardown removes every
 // process, namespace, interface, rule, cgroup and file made here, also after a failure, and the next
 // run removes what a killed run left.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { clientAuth, keepProcessLogs, serviceCidr, signCertificate, stopProcesses, type ControlPlane, type Process } from "../e2e/controlplane.js";
+import { clientAuth, keepProcessLogs, serviceCidr, signCertificate, startProcess, stopProcesses, waitWhileRunning, writeKubeconfig, type ControlPlane, type Process } from "../e2e/controlplane.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** Addresses used only on this machine: the veth pair, the pods behind the node, the cluster DNS Service. */
@@ -47,7 +47,32 @@ function must(file: string, args: string[], input?: string): string {
   return out.stdout;
 }
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`);
+/** A process that exists and is not a zombie (a killed program lingers as one until it is reaped). */
+export function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Spawns a program and resolves once its output shows `marker`; when it exits first, or `timeoutMs`
+ * passes, it is killed and the promise rejects with `what` and the output.
+ */
+export async function spawnUntil(what: string, file: string, args: string[], marker: string, timeoutMs: number, options: SpawnOptions = {}): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(file, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  for (const deadline = Date.now() + timeoutMs; !output.includes(marker); await sleep(50)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${what}:\n${output}`);
+    }
+  }
+  return { child, output: () => output };
+}
 
 /** The v1 hierarchies and the unified one, each a folder under /sys/fs/cgroup. */
 function cgroupHierarchies(): string[] {
@@ -79,7 +104,7 @@ function pidsOfCgroups(name: string): number[] {
   return [...pids];
 }
 
-/** Processes whose namespace of `kind` is the one at `nsPath` (a /proc/<pid>/ns/<kind> link's target). */
+/** Processes whose namespace of `kind` is `target`, as their /proc/<pid>/ns/<kind> links name it (`net:[4026532…]`). */
 function pidsInNamespace(kind: "mnt" | "net", target: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -115,7 +140,7 @@ async function removeNode(pid: number, holder?: number): Promise<void> {
   let netTarget: string | undefined;
   let mntTarget: string | undefined;
   try {
-    if (holder && alive(holder)) mntTarget = readlinkSync(`/proc/${holder}/ns/mnt`);
+    if (holder && running(holder)) mntTarget = readlinkSync(`/proc/${holder}/ns/mnt`);
   } catch {
     // the holder is gone
   }
@@ -170,7 +195,7 @@ export async function removeStaleNodes(): Promise<string[]> {
   for (const e of readdirSync(tmpdir())) if (e.startsWith(prefix) && /^\d+$/.test(e.slice(prefix.length))) stale.add(Number(e.slice(prefix.length)));
   const removed: string[] = [];
   for (const pid of stale) {
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || running(pid)) continue;
     await removeNode(pid);
     removed.push(`${prefix}${pid}`);
   }
@@ -279,8 +304,8 @@ export class RealNode {
   }
 
   /**
-   * Joins the control plane: certificates from its CA, containerd with the CRI and CNI, the kubelet
-   * and kube-proxy; waits until the Node is Ready, then imports the images.
+   * Joins the control plane: the seal, certificates from its CA, containerd with the CRI and CNI and
+   * the images imported into it, then the kubelet (until the Node is Ready) and kube-proxy.
    */
   async join(plane: ControlPlane, images: string[]): Promise<void> {
     this.seal(plane.apiPort);
@@ -297,20 +322,7 @@ export class RealNode {
     signCertificate(dir, "kubelet-client", `/O=system:nodes/CN=system:node:${nodeName}`, clientAuth);
     signCertificate(dir, "kube-proxy", "/CN=system:kube-proxy", clientAuth);
     signCertificate(dir, "kubelet-serving", `/CN=system:node:${nodeName}`, `subjectAltName=IP:${network.node},DNS:${nodeName}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
-    for (const [user, cert] of [["kubelet", "kubelet-client"], ["kube-proxy", "kube-proxy"]] as const) {
-      writeFileSync(
-        this.path(`${user}.kubeconfig`),
-        [
-          "apiVersion: v1",
-          "kind: Config",
-          `clusters: [{ name: e2e, cluster: { server: "${plane.server}", certificate-authority: "${join(dir, "ca.crt")}" } }]`,
-          `users: [{ name: ${user}, user: { client-certificate: "${join(dir, `${cert}.crt`)}", client-key: "${join(dir, `${cert}.key`)}" } }]`,
-          `contexts: [{ name: e2e, context: { cluster: e2e, user: ${user} } }]`,
-          "current-context: e2e",
-          "",
-        ].join("\n"),
-      );
-    }
+    for (const [user, cert] of [["kubelet", "kubelet-client"], ["kube-proxy", "kube-proxy"]] as const) writeKubeconfig(this.path(`${user}.kubeconfig`), plane.server, dir, user, cert);
   }
 
   /**
@@ -330,29 +342,14 @@ export class RealNode {
       "echo ready",
       "exec sleep infinity",
     ].join("\n");
-    const holder = spawn("nsenter", [`--net=/run/netns/${this.netns}`, "unshare", "--mount", "--propagation", "slave", "sh", "-c", script], { stdio: ["ignore", "pipe", "pipe"] });
-    this.holder = holder;
-    let output = "";
-    holder.stdout.on("data", (d) => (output += d));
-    holder.stderr.on("data", (d) => (output += d));
-    const deadline = Date.now() + 10_000;
-    while (!output.includes("ready")) {
-      if (holder.exitCode !== null || Date.now() > deadline) throw new Error(`the node's mount namespace could not be made:\n${output}`);
-      await sleep(50);
-    }
+    this.holder = (await spawnUntil("the node's mount namespace could not be made", "nsenter", [`--net=/run/netns/${this.netns}`, "unshare", "--mount", "--propagation", "slave", "sh", "-c", script], "ready", 10_000)).child;
   }
 
   /** Runs a node program inside the node's network and mount namespaces, logging to a file of its own. */
   private run(name: string, file: string, args: string[], env: Record<string, string> = {}): Process {
     if (!this.holder?.pid) throw new Error("the node's namespaces are not made");
-    const log = this.path("logs", `${name}.log`);
-    mkdirSync(dirname(log), { recursive: true });
-    const out = createWriteStream(log);
     const path = [dirname(toolPath("containerd-shim-runc-v2")), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":");
-    const child = spawn("nsenter", [`--target=${this.holder.pid}`, "--mount", "--net", "--", file, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: path, ...env } });
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
-    const proc = { name, child, log };
+    const proc = startProcess(name, "nsenter", [`--target=${this.holder.pid}`, "--mount", "--net", "--", file, ...args], { PATH: path, ...env }, this.path("logs", `${name}.log`));
     this.processes.push(proc);
     return proc;
   }
@@ -363,23 +360,8 @@ export class RealNode {
     return sh("nsenter", [`--target=${this.holder.pid}`, "--mount", "--net", "--", file, ...args], input);
   }
 
-  private async waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const dead = this.processes.find((p) => p.child.exitCode !== null);
-      if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${this.tail(dead.log)}`);
-      if (await Promise.resolve(probe()).catch(() => false)) return;
-      await sleep(250);
-    }
-    throw new Error(`${what} not within ${timeoutMs / 1000} s:\n${this.processes.map((p) => `--- ${p.name}\n${this.tail(p.log)}`).join("\n")}`);
-  }
-
-  private tail(file: string, lines = 40): string {
-    try {
-      return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-      return "";
-    }
+  private waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+    return waitWhileRunning(this.processes, what, probe, timeoutMs);
   }
 
   ctr(args: string[]): { code: number; stdout: string; stderr: string } {
@@ -481,7 +463,6 @@ export class RealNode {
   private async startKubelet(plane: ControlPlane): Promise<void> {
     const dir = this.path("kubelet");
     mkdirSync(dir, { recursive: true });
-    // The kubelet's cgroups live under a root of their own in every hierarchy (made by prepare()), removed at teardown.
     const resolvConf = this.path("resolv.conf");
     writeFileSync(resolvConf, "");
     const config = {
@@ -497,6 +478,7 @@ export class RealNode {
       authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(plane.dir, "ca.crt") } },
       authorization: { mode: "Webhook" },
       cgroupDriver: "cgroupfs",
+      // A root of its own in every hierarchy (made by prepare()), removed at teardown.
       cgroupRoot: this.cgroupRoot,
       // This machine has cgroup v1 (hybrid); Kubernetes 1.35 and later refuse it unless told.
       failCgroupV1: false,
