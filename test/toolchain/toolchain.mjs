@@ -118,6 +118,15 @@ export const tools = [
   ...["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"].map((name) => kubernetes(name)),
   // The real node joins the same control plane, so it is built from the same pins.
   ...["kubelet", "kube-proxy"].map((name) => kubernetes(name, "node")),
+  {
+    // Enforces NetworkPolicies on the real node (its firewall alone): iptables chains and ipsets.
+    name: "kube-router",
+    module: "kube-router",
+    pkg: "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",
+    versionOf: "github.com/cloudnativelabs/kube-router/v2",
+    ldflags: (version) => [`-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${version}`],
+    group: "node",
+  },
   keda("keda-operator", "operator"),
   keda("keda-adapter", "adapter"),
   // What the images and the image suite run: a container runtime, and the servers of the images
