@@ -353,18 +353,21 @@ export class ControlPlane {
 
   /**
    * KEDA's operator and metrics adapter as local processes, serving the external metrics API through
-   * the aggregation layer: an APIService whose Service (type ExternalName) points at localhost.
+   * the aggregation layer: an APIService whose Service (type ExternalName) points at localhost, or at
+   * `on.address` when `on.run` starts them elsewhere (a real node: there they resolve cluster names
+   * and their traffic is the node's). They talk to each other on loopback either way.
    */
-  async startKeda(): Promise<void> {
+  async startKeda(on?: { run: (name: string, file: string, args: string[], env: Record<string, string>) => Process; address: string }): Promise<Process[]> {
     const certs = join(this.dir, "keda-certs");
     mkdirSync(certs, { recursive: true });
     for (const [from, to] of [["ca.crt", "ca.crt"], ["keda.crt", "tls.crt"], ["keda.key", "tls.key"]] as const) writeFileSync(join(certs, to), readFileSync(join(this.dir, from)));
     const [grpc, adapter] = [await freePort(), await freePort()];
     // WATCH_NAMESPACE empty: ScaledObjects in every namespace.
     const env = { KUBECONFIG: this.kubeconfig, WATCH_NAMESPACE: "", POD_NAMESPACE: "keda", KEDA_CLUSTER_OBJECT_NAMESPACE: "keda" };
+    const run = (name: string, args: string[]) => (on ? on.run(name, toolPath(name), args, env) : this.run(name, args, env));
     await this.apply([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "keda" } },
-      { apiVersion: "v1", kind: "Service", metadata: { name: "keda-metrics-apiserver", namespace: "keda" }, spec: { type: "ExternalName", externalName: "localhost", ports: [{ name: "https", port: adapter }] } },
+      { apiVersion: "v1", kind: "Service", metadata: { name: "keda-metrics-apiserver", namespace: "keda" }, spec: { type: "ExternalName", externalName: on?.address ?? "localhost", ports: [{ name: "https", port: adapter }] } },
       {
         apiVersion: "apiregistration.k8s.io/v1",
         kind: "APIService",
@@ -388,7 +391,7 @@ export class ControlPlane {
         subjects: [{ kind: "ServiceAccount", name: "horizontal-pod-autoscaler", namespace: "kube-system" }],
       },
     ]);
-    this.run(
+    const operator = run(
       "keda-operator",
       [
         "--leader-elect=false",
@@ -401,13 +404,12 @@ export class ControlPlane {
         "--enable-apiservice-patching=false",
         "--zap-log-level=info",
       ],
-      env,
     );
-    this.run(
+    const metricsAdapter = run(
       "keda-adapter",
       [
         `--secure-port=${adapter}`,
-        "--bind-address=127.0.0.1",
+        `--bind-address=${on?.address ?? "127.0.0.1"}`,
         `--cert-dir=${certs}`,
         `--tls-cert-file=${join(certs, "tls.crt")}`,
         `--tls-private-key-file=${join(certs, "tls.key")}`,
@@ -418,13 +420,14 @@ export class ControlPlane {
         `--port=${await freePort()}`,
         "--v=1",
       ],
-      env,
     );
-    await this.waitFor(
+    await waitWhileRunning(
+      [...this.processes, operator, metricsAdapter],
       "the external metrics API",
       async () => (await this.kubectl(["get", "--raw", "/apis/external.metrics.k8s.io/v1beta1"])).code === 0,
       120_000,
     );
+    return [operator, metricsAdapter];
   }
 
   /** Creates or updates objects given as JSON. */

@@ -16,6 +16,7 @@ import { stringify } from "yaml";
 import { repoPath } from "../../generator/schema.js";
 import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
+import { stopProcesses } from "../e2e/controlplane.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 import { image, imagesDir, manifest } from "../image/manifest.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
@@ -185,6 +186,165 @@ async function accessCommands(t: Test, c: Cluster): Promise<void> {
   t.equal(shell.stdout.trim(), "ok", "kubectl exec into a frontend pod runs sh");
 }
 
+/**
+ * What a probe in a pod runs (the app image has node): a TCP connect to each target, 3 s each (a dropped
+ * SYN times out where an open or closed port answers at once), then each name through the pod's
+ * resolver, 2 s and one try each; one JSON line of results. With `ready`, it first tries that target
+ * (an allowed one) until it connects, for up to 30 s: the policy engine admits a new pod's traffic
+ * only once it has seen the pod, and the time that took is reported as `admittedAfterMs`.
+ */
+const probeScript = `
+const net = require("node:net"); const { Resolver } = require("node:dns").promises;
+const tryConnect = (host, port) => new Promise((done) => {
+  const s = net.connect({ host, port, timeout: 3000 });
+  s.on("connect", () => { s.destroy(); done("connected"); });
+  s.on("timeout", () => { s.destroy(); done("timeout"); });
+  s.on("error", (e) => done(e.code));
+});
+(async () => {
+  const { connect = [], resolve = [], ready } = JSON.parse(process.argv[1]);
+  const out = {};
+  if (ready) {
+    const started = Date.now();
+    while ((await tryConnect(ready[0], ready[1])) !== "connected" && Date.now() - started < 30000) await new Promise((r) => setTimeout(r, 500));
+    out.admittedAfterMs = String(Date.now() - started);
+  }
+  for (const [name, host, port] of connect) out[name] = await tryConnect(host, port);
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  for (const [name, host] of resolve) out[name] = await resolver.resolve4(host).then((a) => a.join(","), (e) => e.code);
+  console.log(JSON.stringify(out));
+})();`;
+
+type Probe = { connect?: (readonly [string, string, number])[]; resolve?: (readonly [string, string])[]; ready?: readonly [string, number] };
+const lastJson = (text: string) => JSON.parse(text.trim().split("\n").pop() || "{}") as Record<string, string>;
+
+/** The probe as a pod of its own with `labels` in `namespace`, on the real node, run to its end. */
+async function probePod(c: Cluster, namespace: string, name: string, labels: Record<string, string>, probe: Probe): Promise<Record<string, string>> {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels },
+    spec: {
+      restartPolicy: "Never",
+      nodeSelector: { [nodeLabel.key]: nodeLabel.value },
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "probe",
+          image: image("app").ref,
+          imagePullPolicy: "Never",
+          command: ["node", "-e", probeScript, JSON.stringify(probe)],
+          resources: { limits: { cpu: "200m", memory: "128Mi" } },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+    },
+  };
+  await c.plane.apply([pod]);
+  let phase = "";
+  for (let i = 0; i < 240 && !["Succeeded", "Failed"].includes(phase); i++) {
+    phase = (await c.get<Pod>(["pod", name, "-n", namespace])).status.phase;
+    if (!["Succeeded", "Failed"].includes(phase)) await sleep(500);
+  }
+  const logs = await c.kubectl(["logs", name, "-n", namespace]);
+  await c.kubectl(["delete", "pod", name, "-n", namespace, "--wait=false"]);
+  if (phase !== "Succeeded") throw new Error(`probe ${namespace}/${name} ended ${phase || "not at all"}: ${logs.stdout}${logs.stderr}`);
+  return lastJson(logs.stdout);
+}
+
+/** The probe inside a running pod's own network namespace: an ephemeral container of the app image (`kubectl debug`). */
+async function probeInside(c: Cluster, namespace: string, pod: string, container: string, probe: Probe): Promise<Record<string, string>> {
+  const debug = await c.kubectl(["debug", pod, "-n", namespace, `--image=${image("app").ref}`, "--image-pull-policy=Never", "--profile=restricted", `--container=${container}`, "--", "node", "-e", probeScript, JSON.stringify(probe)]);
+  if (debug.code !== 0) throw new Error(`kubectl debug ${namespace}/${pod}: ${debug.stderr}`);
+  type Status = { name: string; state?: { terminated?: { exitCode: number } } };
+  for (let i = 0; i < 240; i++) {
+    const statuses = (await c.get<{ status: { ephemeralContainerStatuses?: Status[] } }>(["pod", pod, "-n", namespace])).status.ephemeralContainerStatuses ?? [];
+    const done = statuses.find((s) => s.name === container)?.state?.terminated;
+    if (done) {
+      const logs = await c.kubectl(["logs", pod, "-n", namespace, "-c", container]);
+      if (done.exitCode !== 0) throw new Error(`probe in ${namespace}/${pod} exited ${done.exitCode}: ${logs.stdout}${logs.stderr}`);
+      return lastJson(logs.stdout);
+    }
+    await sleep(500);
+  }
+  throw new Error(`the probe in ${namespace}/${pod} did not end within 120 s`);
+}
+
+/** The probe run by `kubectl exec` in a workload's pod (its image is the app's). */
+async function probeExec(c: Cluster, namespace: string, target: string, probe: Probe): Promise<Record<string, string>> {
+  const run = await c.kubectl(["exec", target, "-n", namespace, "--", "node", "-e", probeScript, JSON.stringify(probe)]);
+  if (run.code !== 0) throw new Error(`kubectl exec ${namespace}/${target}: ${run.stderr}`);
+  return lastJson(run.stdout);
+}
+
+/**
+ * The demo's NetworkPolicies as a truth table, by connections: each source tries each target and the
+ * test compares connected with not. Every target a source is refused is also reached by an allowed
+ * source in the same run, so a refusal is the policy's and not an absent listener.
+ */
+async function policyTable(t: Test, c: Cluster, node: RealNode): Promise<void> {
+  const svc = async (name: string, ns: string) => (await c.get<{ spec: { clusterIP: string } }>(["svc", name, "-n", ns])).spec.clusterIP;
+  const natsIp = await svc("nats", "messaging");
+  const redisIp = await svc("redis", "cache");
+  const frontendIp = await svc("meme-generator-frontend", "meme-generator");
+  const natsPod = (await c.get<Pod & { status: { podIP: string } }>(["pod", "nats-0", "-n", "messaging"])).status.podIP;
+  const to = {
+    nats: ["nats", natsIp, 4222],
+    natsMonitor: ["natsMonitor", natsIp, 8222],
+    natsExporter: ["natsExporter", natsPod, 7777],
+    redis: ["redis", redisIp, 6379],
+    redisExporter: ["redisExporter", redisIp, 9121],
+    frontend: ["frontend", frontendIp, 80],
+  } as const;
+  const dns = [["dns", "kubernetes.default.svc.cluster.local"]] as const;
+  const selectorOf = async (policy: string) => (await c.get<{ spec: { podSelector: { matchLabels: Record<string, string> } } }>(["networkpolicy", policy, "-n", "meme-generator"])).spec.podSelector.matchLabels;
+
+  for (const ns of ["keda", "monitoring", "policy-probe"]) await c.namespace(ns);
+  const rows: { source: string; got: Record<string, string>; allowed: string[]; refused: string[] }[] = [];
+  const row = async (source: string, allowed: string[], refused: string[], run: (probe: Probe) => Promise<Record<string, string>>) => {
+    const targets = [...allowed, ...refused].filter((k) => k !== "dns").map((k) => to[k as keyof typeof to]);
+    const wantsDns = allowed.includes("dns") || refused.includes("dns");
+    const gate = allowed.find((k) => k !== "dns");
+    const ready = gate ? ([to[gate as keyof typeof to][1], to[gate as keyof typeof to][2]] as const) : undefined;
+    rows.push({ source, allowed, refused, got: await run({ connect: targets, resolve: wantsDns ? [...dns] : [], ready }) });
+  };
+  const app = (name: string) => ({ "app.kubernetes.io/name": "meme-generator", "app.kubernetes.io/instance": "meme-generator", "app.kubernetes.io/component": name });
+
+  await row("frontend pod", ["nats", "redis", "frontend", "dns"], ["redisExporter", "natsMonitor"], (p) => probeExec(c, "meme-generator", "deploy/meme-generator-frontend", p));
+  await row("worker pod", ["nats", "redis", "dns"], ["redisExporter", "natsMonitor", "frontend"], (p) => probeExec(c, "meme-generator", "deploy/meme-generator", p));
+  await row("a pod with the provisioner's labels", ["nats", "dns"], ["redis", "natsMonitor", "frontend"], async (p) => probePod(c, "meme-generator", "as-provisioner", await selectorOf("meme-generator-provisioner"), p));
+  await row("a pod with the smoke test's labels", ["frontend", "dns"], ["nats", "natsMonitor", "redis"], async (p) => probePod(c, "meme-generator", "as-smoke", await selectorOf("meme-generator-smoke"), p));
+  await row("a pod in KEDA's namespace", ["natsMonitor", "frontend"], ["nats", "natsExporter", "redis", "redisExporter"], (p) => probePod(c, "keda", "probe", {}, p));
+  await row("a pod in the monitoring namespace", ["natsMonitor", "natsExporter", "redisExporter", "frontend"], ["nats", "redis"], (p) => probePod(c, "monitoring", "probe", {}, p));
+  await row("a pod without tier labels in the app namespace", ["frontend"], ["nats", "natsMonitor", "redis", "redisExporter"], (p) => probePod(c, "meme-generator", "unlabelled", {}, p));
+  // Labelled as the frontend, but elsewhere: a peer names its namespace as well as its labels.
+  await row("a pod in another namespace", ["frontend"], ["nats", "natsMonitor", "redis", "redisExporter"], (p) => probePod(c, "policy-probe", "probe", app("frontend"), p));
+  await row("the NATS pod", ["dns"], ["redis", "frontend"], (p) => probeInside(c, "messaging", "nats-0", "probe-policies", p));
+  await row("the Redis pod", [], ["dns", "nats", "frontend"], (p) => probeInside(c, "cache", "redis-0", "probe-policies", p));
+  // Where KEDA's operator runs: a program of the node itself, not a pod. Traffic from the pod's own
+  // node is admitted; the same read forwarded from the host's side of the pair is not.
+  const local = (run: { code: number; stdout: string; stderr: string }) => {
+    if (run.code !== 0) throw new Error(`the probe exited ${run.code}: ${run.stderr}`);
+    return lastJson(run.stdout);
+  };
+  await row("a program on the node", ["natsMonitor"], [], async (p) => local(node.exec(process.execPath, ["-e", probeScript, JSON.stringify(p)])));
+  await row("a program on the host", ["frontend"], ["natsMonitor", "nats", "redis"], async (p) => {
+    const run = spawnSync(process.execPath, ["-e", probeScript, JSON.stringify(p)], { encoding: "utf8", timeout: 60_000 });
+    return local({ code: run.status ?? 1, stdout: run.stdout, stderr: run.stderr });
+  });
+
+  const reached = (v: string | undefined) => v === "connected" || (v !== undefined && /^\d+\.\d+\.\d+\.\d+/.test(v));
+  const table: string[] = [];
+  for (const r of rows) {
+    for (const k of r.allowed) t.ok(reached(r.got[k]), `${r.source} → ${k}: allowed (${r.got[k]})`);
+    for (const k of r.refused) t.notOk(reached(r.got[k]), `${r.source} → ${k}: refused (${r.got[k]})`);
+    table.push(`${r.source}: ${Object.entries(r.got).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  }
+  t.comment(`NetworkPolicies on the real node (kube-router's firewall):\n${table.join("\n")}`);
+  await c.kubectl(["delete", "namespace", "policy-probe", "--wait=false"]);
+}
+
 /** Starts killed-run.ts, SIGKILLs it once its node is half made, and lets the next run's cleanup loose on it. */
 async function killedRun(): Promise<{ left: Record<string, boolean>; removed: string[]; after: Record<string, boolean>; netns: string }> {
   const { child, output } = await spawnUntil("the run to kill did not get ready", process.execPath, [...process.execArgv, join(import.meta.dirname, "killed-run.ts")], "cgroupRoot", 60_000);
@@ -229,6 +389,7 @@ async function suite(crds: string): Promise<void> {
   await node.join(plane, Object.values(manifest.images).map((i) => join(imagesDir, i.archive)));
   t.comment(`node ${nodeName} joined and Ready in ${seconds(Date.now() - joined)}`);
   await node.startDns(plane, image("coredns").ref);
+  await node.startPolicies(plane);
   await node.makeVolumes(plane, 6);
   const values = [join(imagesDir, "values.yaml"), nodeValues(plane.dir)];
 
@@ -251,25 +412,9 @@ async function suite(crds: string): Promise<void> {
   await t.test("the seal: a pod reaches the cluster's names and the API server, nothing outside, not the host's servers", async (t) => {
     const ns = "seal-probe";
     await c.namespace(ns);
-    // Each attempt waits 3 s: a dropped SYN times out, where an open or closed port would answer at once.
-    const script = `
-const net = require("node:net"); const dns = require("node:dns").promises;
-const tryConnect = (host, port) => new Promise((done) => {
-  const s = net.connect({ host, port, timeout: 3000 });
-  s.on("connect", () => { s.destroy(); done("connected"); });
-  s.on("timeout", () => { s.destroy(); done("timeout"); });
-  s.on("error", (e) => done(e.code));
-});
-(async () => {
-  const out = {};
-  for (const [name, host, port] of JSON.parse(process.argv[1])) out[name] = await tryConnect(host, port);
-  out.clusterName = await dns.resolve4("kubernetes.default.svc.cluster.local").then((a) => a.join(","), (e) => e.code);
-  out.outsideName = await dns.resolve4("example.com").then((a) => a.join(","), (e) => e.code);
-  console.log(JSON.stringify(out));
-})();`;
     // The host's own address on its way out (a route lookup, no packet): its default ports there too.
     const primary = (JSON.parse(spawnSync("ip", ["-j", "route", "get", "198.51.100.1"], { encoding: "utf8" }).stdout || "[]") as { prefsrc?: string }[])[0]?.prefsrc ?? network.host;
-    const targets = [
+    const targets: Probe["connect"] = [
       ["kubernetesService", "10.96.0.1", 443],
       ["hostPrimaryNats", primary, 4222],
       ["outside", "198.51.100.1", 80],
@@ -278,37 +423,12 @@ const tryConnect = (host, port) => new Promise((done) => {
       ["hostRabbit", network.host, 5672],
       ["kubelet", network.node, 10250],
     ];
-    const pod = {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "probe", namespace: ns },
-      spec: {
-        restartPolicy: "Never",
-        nodeSelector: { [nodeLabel.key]: nodeLabel.value },
-        automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-        containers: [
-          {
-            name: "probe",
-            image: image("app").ref,
-            imagePullPolicy: "Never",
-            command: ["node", "-e", script, JSON.stringify(targets)],
-            resources: { limits: { cpu: "200m", memory: "128Mi" } },
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-          },
-        ],
-      },
-    };
+    const names: Probe["resolve"] = [
+      ["clusterName", "kubernetes.default.svc.cluster.local"],
+      ["outsideName", "example.com"],
+    ];
     const before = node.sealCounters();
-    await plane.apply([pod]);
-    let phase = "";
-    for (let i = 0; i < 120 && !["Succeeded", "Failed"].includes(phase); i++) {
-      phase = (await c.get<Pod>(["pod", "probe", "-n", ns])).status.phase;
-      if (!["Succeeded", "Failed"].includes(phase)) await sleep(500);
-    }
-    t.equal(phase, "Succeeded", "the probe pod ran to its end");
-    const logs = await c.kubectl(["logs", "probe", "-n", ns]);
-    const result = JSON.parse(logs.stdout.trim().split("\n").pop() ?? "{}") as Record<string, string>;
+    const result = await probePod(c, ns, "probe", {}, { connect: targets, resolve: names });
     const after = node.sealCounters();
     t.equal(result.kubernetesService, "connected", "the kubernetes Service (the API server on the host's side of the pair) is reachable");
     t.equal(result.clusterName, "10.96.0.1", "kubernetes.default.svc.cluster.local resolves through CoreDNS");
@@ -382,6 +502,7 @@ const tryConnect = (host, port) => new Promise((done) => {
     const installed = await install(t, "helm3", "demo", "meme-generator", ["--set", "redis.mode=standalone"]);
     if (!installed) return;
     await t.test("the guide's access commands", (t) => accessCommands(t, c));
+    await t.test("the NetworkPolicies, enforced: each allowed path connects, every other is refused", (t) => policyTable(t, c, node));
     await t.test("a scale-out's new pod, at the demo's limits, with the stack up", async (t) => {
       // Ready transitions are stamped to the second, and readiness is probed every 5 s.
       for (const [deployment, what] of [["meme-generator-frontend", "frontend"], ["meme-generator", "worker"]] as const) {
@@ -404,9 +525,51 @@ const tryConnect = (host, port) => new Promise((done) => {
       t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
       t.equal(replaced.length, 2, "both pods were replaced during the load");
     });
+    await t.test("helm upgrade that rolls every tier keeps serving a paced stream", async (t) => {
+      const ip = (await c.get<{ spec: { clusterIP: string } }>(["svc", "meme-generator-frontend", "-n", "meme-generator"])).spec.clusterIP;
+      // A new pod template for the frontend, the workers, NATS and Redis: each rolls, as a new image would make it.
+      const rollout = ["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set-string", `${tier}.podAnnotations.rollout=2`]);
+      const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), "--set", "redis.mode=standalone", ...rollout];
+      let upgraded: { code: number; stderr: string; seconds: number } | undefined;
+      const faults = new Map<number, () => Promise<void>>([
+        [5, async () => {
+          const started = Date.now();
+          const result = await c.helm("helm3", args);
+          upgraded = { code: result.code, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+        }],
+      ]);
+      const paced = await pacedMemes(`http://${ip}`, 60, 1, faults);
+      t.comment(`60 memes at 1/s through a helm upgrade (${upgraded?.seconds.toFixed(1)} s): ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; not final: ${JSON.stringify(paced.lostStates)}`);
+      t.equal(upgraded?.code, 0, `helm upgrade --wait succeeded ${upgraded?.stderr.trim() ?? ""}`);
+      const pods = (await Promise.all(["meme-generator", "messaging", "cache"].map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items))).flat();
+      const tiers = pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
+      t.ok(tiers.length >= 4 && tiers.every((p) => p.metadata.annotations?.rollout === "2"), `every pod of the tiers is of the new revision (${tiers.map((p) => p.metadata.name).join(", ")})`);
+      t.equal(paced.accepted, 60, "every meme was accepted in the end, sent again while refused");
+      t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
+      t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
+    });
+    // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
+    const keda = await node.startKeda(plane);
+    await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
+      type ScaledObject = { metadata: { name: string }; status?: { conditions?: Condition[]; externalMetricNames?: string[] } };
+      let scaled: ScaledObject | undefined;
+      for (let i = 0; i < 120 && !scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"); i++) {
+        scaled = (await c.get<{ items: ScaledObject[] }>(["scaledobjects", "-n", "meme-generator"])).items[0];
+        await sleep(500);
+      }
+      t.ok(scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), `ScaledObject ${scaled?.metadata.name} Ready: its trigger answers`);
+      const metric = scaled?.status?.externalMetricNames?.[0] ?? "";
+      const path = `/apis/external.metrics.k8s.io/v1beta1/namespaces/meme-generator/${metric}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=${scaled?.metadata.name}`)}`;
+      const read = await c.kubectl(["get", "--raw", path]);
+      const value = (JSON.parse(read.stdout || "{}") as { items?: { value: string }[] }).items?.[0]?.value;
+      t.ok(read.code === 0 && value !== undefined, `the external metric ${metric}, which the operator reads from NATS's /jsz: ${value ?? read.stderr.trim()}`);
+    });
     // The pods' logs go with the pods: keep them before the uninstall when something failed.
     if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
     await uninstall(t, "helm3", "meme-generator", installed.namespaces);
+    await stopProcesses(keda);
+    // Nothing serves the external metrics API any more: without its APIService, discovery stays whole for the installs after.
+    await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "--ignore-not-found"]);
   });
 
   await t.test("helm4: the defaults on the real node", async (t) => {

@@ -354,6 +354,23 @@ export class RealNode {
     return proc;
   }
 
+  /**
+   * A program of the node that needs cluster names (KEDA's operator asks NATS's monitoring by its
+   * Service name): in a mount namespace of its own under the node's, where /etc/resolv.conf names
+   * CoreDNS's Service, so it resolves as pods do while the kubelet and containerd see no change.
+   */
+  runWithClusterDns(name: string, file: string, args: string[], env: Record<string, string> = {}): Process {
+    const resolv = this.path("cluster-resolv.conf");
+    writeFileSync(resolv, `nameserver ${network.dns}\nsearch svc.cluster.local cluster.local\noptions ndots:5\n`);
+    const script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"';
+    return this.run(name, "unshare", ["--mount", "--propagation", "private", "sh", "-c", script, resolv, file, ...args], env);
+  }
+
+  /** KEDA's operator and metrics adapter as programs of the node, resolving cluster names; the API server reaches the adapter on the node's address. */
+  startKeda(plane: ControlPlane): Promise<Process[]> {
+    return plane.startKeda({ run: (name, file, args, env) => this.runWithClusterDns(name, file, args, env), address: network.node });
+  }
+
   /** A command inside the node's namespaces, to its end. */
   exec(file: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
     if (!this.holder?.pid) throw new Error("the node's namespaces are not made");
@@ -536,6 +553,47 @@ export class RealNode {
     this.run("kube-proxy", toolPath("kube-proxy"), [`--config=${this.path("kube-proxy.yaml")}`, "--v=1"]);
     // Ready once it has written the rules of the `kubernetes` Service.
     await this.waitFor("kube-proxy's rules", () => this.exec("iptables-save", ["-t", "nat"]).stdout.includes("default/kubernetes:https"), 60_000);
+  }
+
+  /**
+   * kube-router's firewall and nothing else of it (no routing, no service proxy, no CNI): it enforces
+   * NetworkPolicies with iptables chains and ipsets in the node's network namespace, beside
+   * kube-proxy's rules; the seal stays in its own nftables table, which kube-router never touches.
+   * It reads pods, namespaces, nodes, Services, EndpointSlices and policies as a user of its own with
+   * only those rights.
+   */
+  async startPolicies(plane: ControlPlane): Promise<void> {
+    const user = "meme-node-policies";
+    signCertificate(plane.dir, "policies", `/CN=${user}`, clientAuth);
+    writeKubeconfig(this.path("policies.kubeconfig"), plane.server, plane.dir, user, "policies");
+    const rbac = [
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: user }, rules: [
+        { apiGroups: [""], resources: ["pods", "namespaces", "nodes", "services"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list", "watch"] },
+      ] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: user },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: user },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }] },
+    ];
+    const applied = await plane.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbac }));
+    if (applied.code !== 0) throw new Error(`the policy engine's rights: ${applied.stderr}`);
+    this.run("kube-router", toolPath("kube-router"), [
+      `--kubeconfig=${this.path("policies.kubeconfig")}`,
+      `--hostname-override=${nodeName}`,
+      "--run-firewall=true",
+      "--run-router=false",
+      "--run-service-proxy=false",
+      "--run-loadbalancer=false",
+      "--enable-cni=false",
+      "--enable-pod-egress=false",
+      `--service-cluster-ip-range=${network.services}`,
+      "--health-addr=127.0.0.1",
+      "--metrics-port=0",
+      "--v=1",
+    ]);
+    // Ready once its chains hook the filter table.
+    await this.waitFor("kube-router's firewall chains", () => this.exec("iptables-save", ["-t", "filter"]).stdout.includes("KUBE-ROUTER-FORWARD"), 60_000);
   }
 
   /**
