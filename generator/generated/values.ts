@@ -711,6 +711,15 @@ export interface Values {
     };
   };
   /**
+   * What an upgrade may do to the release it upgrades.
+   */
+  upgrade: {
+    /**
+     * Let an upgrade move or rename NATS or Redis (another namespace, name or Redis mode, as switching from the default profile to demo does). Helm then deletes the old ones with the requests still queued and the memes made so far; without this the upgrade stops and says what would move.
+     */
+    allowDataTierMove: boolean;
+  };
+  /**
    * The helm test pod, which runs the smoke command against the frontend.
    */
   tests: {

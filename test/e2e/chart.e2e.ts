@@ -2,7 +2,8 @@
 // Pod Security `restricted` enforced and warned on every namespace we use):
 // every profile installs with Helm 3 and Helm 4, what `helm template` renders
 // passes `kubectl apply --dry-run=server --validate=strict` without a warning,
-// an upgrade from the default profile to the demo profile and every uninstall
+// an upgrade from the default profile to the demo profile (which the chart stops until told that NATS
+// and Redis may move) and every uninstall
 // are clean, and only what the chart marks to keep remains.
 import t, { type Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
@@ -29,8 +30,8 @@ async function suite(crds: string): Promise<void> {
    * that `helm template` with the same inputs renders the same objects, and that those pass a strict
    * server-side dry run with no warning. Returns the release's objects.
    */
-  const deploy = async (t: Test, which: Helm, verb: "install" | "upgrade", profile: string, namespace: string): Promise<Ref[]> => {
-    const result = await helm(which, [verb, release, repoPath("chart"), "-n", namespace, "--no-hooks", ...profileArgs(profile)]);
+  const deploy = async (t: Test, which: Helm, verb: "install" | "upgrade", profile: string, namespace: string, extra: string[] = []): Promise<Ref[]> => {
+    const result = await helm(which, [verb, release, repoPath("chart"), "-n", namespace, "--no-hooks", ...profileArgs(profile), ...extra]);
     succeeded(t, result, `${which} ${verb} ${profile}`);
     t.notMatch(result.stderr, /would violate PodSecurity|unknown field|[Dd]eprecated/, `${which} ${verb} ${profile}: no warning from the API server`);
 
@@ -40,7 +41,7 @@ async function suite(crds: string): Promise<void> {
     t.ok(installed.length > 10, `${installed.length} objects in the release`);
     t.same(await cluster.present(installed), describe(installed), "every object of the release exists on the API server");
 
-    const rendered = await helm(which, ["template", release, repoPath("chart"), "-n", namespace, ...apis.flatMap((a) => ["--api-versions", a]), ...profileArgs(profile)]);
+    const rendered = await helm(which, ["template", release, repoPath("chart"), "-n", namespace, ...apis.flatMap((a) => ["--api-versions", a]), ...profileArgs(profile), ...extra]);
     succeeded(t, rendered, `${which} template ${profile}`);
     t.same(describe(parse(rendered.stdout).filter((o) => !o.metadata.annotations?.["helm.sh/hook"])), describe(installed), "helm template renders what the cluster got");
     // Server-side apply, so that the objects Helm made are compared field by field (no last-applied annotation).
@@ -84,7 +85,12 @@ async function suite(crds: string): Promise<void> {
       });
       await t.test("upgrade from the default profile to the demo profile", async (t) => {
         const before = await deploy(t, which, "install", "default", "meme-demo");
-        const after = await deploy(t, which, "upgrade", "demo", "meme-demo");
+        // The demo profile puts NATS and Redis in namespaces of their own: the chart stops the upgrade first.
+        const refused = await helm(which, ["upgrade", release, repoPath("chart"), "-n", "meme-demo", "--no-hooks", ...profileArgs("demo")]);
+        t.not(refused.code, 0, `${which} upgrade to demo stops without upgrade.allowDataTierMove`);
+        t.match(refused.stderr, /this upgrade moves NATS from meme-demo\/meme-generator-nats to messaging\/nats and Redis from meme-demo\/meme-generator-redis \(standalone\) to cache\/redis \(operator\)/, "and says what would move");
+        t.same(await cluster.present(before), describe(before), "the release is untouched");
+        const after = await deploy(t, which, "upgrade", "demo", "meme-demo", ["--set", "upgrade.allowDataTierMove=true"]);
         const gone = describe(before).filter((name) => !describe(after).includes(name));
         t.same(await cluster.present(before.filter((o) => gone.includes(describe([o])[0] ?? ""))), [], `the upgrade removed what demo no longer has (${gone.length} objects)`);
         await uninstall(t, which, "meme-demo", after);
