@@ -127,6 +127,15 @@ export const tools = [
     ldflags: (version) => [`-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${version}`],
     group: "node",
   },
+  {
+    // The resource metrics API on the real node: it scrapes the kubelet, for the HPA and `kubectl top`.
+    name: "metrics-server",
+    module: "metrics-server",
+    pkg: "sigs.k8s.io/metrics-server/cmd/metrics-server",
+    versionOf: "sigs.k8s.io/metrics-server",
+    ldflags: () => [],
+    group: "node",
+  },
   keda("keda-operator", "operator"),
   keda("keda-adapter", "adapter"),
   // What the images and the image suite run: a container runtime, and the servers of the images
