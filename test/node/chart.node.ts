@@ -218,14 +218,19 @@ const tryConnect = (host, port) => new Promise((done) => {
 type Probe = { connect?: (readonly [string, string, number])[]; resolve?: (readonly [string, string])[]; ready?: readonly [string, number] };
 const lastJson = (text: string) => JSON.parse(text.trim().split("\n").pop() || "{}") as Record<string, string>;
 
-/** The probe as a pod of its own with `labels` in `namespace`, on the real node, run to its end. */
-async function probePod(c: Cluster, namespace: string, name: string, labels: Record<string, string>, probe: Probe): Promise<Record<string, string>> {
+/**
+ * The probe from a pod of its own with `labels` in `namespace`, on the real node. The pod idles until it
+ * runs; when a policy selects it (`selected`), until the engine has also hooked its own chain to its
+ * address (before that, its egress is not yet restricted); then the probe runs in it by `kubectl exec`.
+ */
+async function probePod(c: Cluster, namespace: string, name: string, labels: Record<string, string>, probe: Probe, selected?: RealNode): Promise<Record<string, string>> {
   const pod = {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace, labels },
     spec: {
       restartPolicy: "Never",
+      terminationGracePeriodSeconds: 0,
       nodeSelector: { [nodeLabel.key]: nodeLabel.value },
       automountServiceAccountToken: false,
       securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
@@ -234,7 +239,7 @@ async function probePod(c: Cluster, namespace: string, name: string, labels: Rec
           name: "probe",
           image: image("app").ref,
           imagePullPolicy: "Never",
-          command: ["node", "-e", probeScript, JSON.stringify(probe)],
+          command: ["node", "-e", "setTimeout(() => {}, 600_000)"],
           resources: { limits: { cpu: "200m", memory: "128Mi" } },
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
         },
@@ -242,15 +247,23 @@ async function probePod(c: Cluster, namespace: string, name: string, labels: Rec
     },
   };
   await c.plane.apply([pod]);
-  let phase = "";
-  for (let i = 0; i < 240 && !["Succeeded", "Failed"].includes(phase); i++) {
-    phase = (await c.get<Pod>(["pod", name, "-n", namespace])).status.phase;
-    if (!["Succeeded", "Failed"].includes(phase)) await sleep(500);
+  try {
+    let ip = "";
+    for (let i = 0; i < 240 && !ip; i++) {
+      const got = await c.get<Pod & { status: { podIP?: string } }>(["pod", name, "-n", namespace]);
+      if (got.status.phase === "Running" && got.status.podIP) ip = got.status.podIP;
+      else await sleep(500);
+    }
+    if (!ip) throw new Error(`probe ${namespace}/${name} did not run within 120 s`);
+    if (selected) {
+      const hooked = () => selected.exec("iptables-save", ["-t", "filter"]).stdout.split("\n").some((l) => l.includes(`${ip}/32`) && l.includes("KUBE-POD-FW-"));
+      for (let i = 0; i < 60 && !hooked(); i++) await sleep(500);
+      if (!hooked()) throw new Error(`kube-router hooked no chain to ${namespace}/${name} (${ip}) within 30 s`);
+    }
+    return await probeExec(c, namespace, name, probe);
+  } finally {
+    await c.kubectl(["delete", "pod", name, "-n", namespace, "--wait=false"]);
   }
-  const logs = await c.kubectl(["logs", name, "-n", namespace]);
-  await c.kubectl(["delete", "pod", name, "-n", namespace, "--wait=false"]);
-  if (phase !== "Succeeded") throw new Error(`probe ${namespace}/${name} ended ${phase || "not at all"}: ${logs.stdout}${logs.stderr}`);
-  return lastJson(logs.stdout);
 }
 
 /** The probe inside a running pod's own network namespace: an ephemeral container of the app image (`kubectl debug`). */
@@ -313,8 +326,8 @@ async function policyTable(t: Test, c: Cluster, node: RealNode): Promise<void> {
 
   await row("frontend pod", ["nats", "redis", "frontend", "dns"], ["redisExporter", "natsMonitor"], (p) => probeExec(c, "meme-generator", "deploy/meme-generator-frontend", p));
   await row("worker pod", ["nats", "redis", "dns"], ["redisExporter", "natsMonitor", "frontend"], (p) => probeExec(c, "meme-generator", "deploy/meme-generator", p));
-  await row("a pod with the provisioner's labels", ["nats", "dns"], ["redis", "natsMonitor", "frontend"], async (p) => probePod(c, "meme-generator", "as-provisioner", await selectorOf("meme-generator-provisioner"), p));
-  await row("a pod with the smoke test's labels", ["frontend", "dns"], ["nats", "natsMonitor", "redis"], async (p) => probePod(c, "meme-generator", "as-smoke", await selectorOf("meme-generator-smoke"), p));
+  await row("a pod with the provisioner's labels", ["nats", "dns"], ["redis", "natsMonitor", "frontend"], async (p) => probePod(c, "meme-generator", "as-provisioner", await selectorOf("meme-generator-provisioner"), p, node));
+  await row("a pod with the smoke test's labels", ["frontend", "dns"], ["nats", "natsMonitor", "redis"], async (p) => probePod(c, "meme-generator", "as-smoke", await selectorOf("meme-generator-smoke"), p, node));
   await row("a pod in KEDA's namespace", ["natsMonitor", "frontend"], ["nats", "natsExporter", "redis", "redisExporter"], (p) => probePod(c, "keda", "probe", {}, p));
   await row("a pod in the monitoring namespace", ["natsMonitor", "natsExporter", "redisExporter", "frontend"], ["nats", "redis"], (p) => probePod(c, "monitoring", "probe", {}, p));
   await row("a pod without tier labels in the app namespace", ["frontend"], ["nats", "natsMonitor", "redis", "redisExporter"], (p) => probePod(c, "meme-generator", "unlabelled", {}, p));
@@ -548,6 +561,27 @@ async function suite(crds: string): Promise<void> {
       t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
       t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
     });
+    const metricsServer = await node.startMetricsServer(plane, await freePort());
+    await t.test("metrics-server on the node: kubectl top and the frontend HPA read the real pods", async (t) => {
+      const row = /meme-generator-frontend-\S+\s+\d+m\s+\d+Mi/;
+      let top = "";
+      for (let i = 0; i < 90 && !row.test(top); i++) {
+        top = (await c.kubectl(["top", "pods", "-n", "meme-generator"])).stdout;
+        if (!row.test(top)) await sleep(1000);
+      }
+      t.match(top, row, `kubectl top pods -n meme-generator:\n${top.trim()}`);
+      type Metric = { type: string; resource?: { name: string; current: { averageUtilization?: number } } };
+      type Hpa = { status: { currentReplicas?: number; currentMetrics?: Metric[]; conditions?: Condition[] } };
+      const utilization = (hpa: Hpa | undefined, name: string) => hpa?.status.currentMetrics?.find((m) => m.resource?.name === name)?.resource?.current.averageUtilization;
+      let hpa: Hpa | undefined;
+      for (let i = 0; i < 120 && (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined); i++) {
+        hpa = await c.get<Hpa>(["hpa", "meme-generator-frontend-hpa", "-n", "meme-generator"]);
+        if (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined) await sleep(1000);
+      }
+      t.ok(utilization(hpa, "cpu") !== undefined && utilization(hpa, "memory") !== undefined, `the frontend HPA reads CPU ${utilization(hpa, "cpu")}% and memory ${utilization(hpa, "memory")}% of the pods' requests (replicas ${hpa?.status.currentReplicas})`);
+      const active = hpa?.status.conditions?.find((c) => c.type === "ScalingActive");
+      t.equal(active?.status, "True", "ScalingActive: the HPA computes replicas from the metrics");
+    });
     // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
     const keda = await node.startKeda(plane);
     await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
@@ -567,9 +601,9 @@ async function suite(crds: string): Promise<void> {
     // The pods' logs go with the pods: keep them before the uninstall when something failed.
     if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
     await uninstall(t, "helm3", "meme-generator", installed.namespaces);
-    await stopProcesses(keda);
-    // Nothing serves the external metrics API any more: without its APIService, discovery stays whole for the installs after.
-    await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "--ignore-not-found"]);
+    await stopProcesses([...keda, metricsServer]);
+    // Nothing serves these APIs any more: without their APIServices, discovery stays whole for the installs after.
+    await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "v1beta1.metrics.k8s.io", "--ignore-not-found"]);
   });
 
   await t.test("helm4: the defaults on the real node", async (t) => {

@@ -371,6 +371,46 @@ export class RealNode {
     return plane.startKeda({ run: (name, file, args, env) => this.runWithClusterDns(name, file, args, env), address: network.node });
   }
 
+  /**
+   * metrics-server as a program of the node: it scrapes this node's kubelet alone (the kwok nodes have
+   * no kubelet, and their addresses are not this machine's), trusting the kubelet's serving certificate
+   * through the e2e CA that signed it, and serves the resource metrics API on the node's address, where
+   * the API server's aggregation layer reaches it. Returns its process, for the caller to stop.
+   */
+  async startMetricsServer(plane: ControlPlane, port: number): Promise<Process> {
+    const dir = plane.dir;
+    const service = "metrics-server.kube-system.svc";
+    signCertificate(dir, "metrics-server", `/CN=${service}`, `subjectAltName=DNS:${service},IP:${network.node}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+    await plane.apply([
+      { apiVersion: "v1", kind: "Service", metadata: { name: "metrics-server", namespace: "kube-system" }, spec: { type: "ExternalName", externalName: network.node, ports: [{ name: "https", port }] } },
+      {
+        apiVersion: "apiregistration.k8s.io/v1",
+        kind: "APIService",
+        metadata: { name: "v1beta1.metrics.k8s.io" },
+        spec: { group: "metrics.k8s.io", version: "v1beta1", service: { name: "metrics-server", namespace: "kube-system", port }, caBundle: readFileSync(join(dir, "ca.crt")).toString("base64"), groupPriorityMinimum: 100, versionPriority: 100 },
+      },
+    ]);
+    const proc = this.run("metrics-server", toolPath("metrics-server"), [
+      `--kubeconfig=${plane.kubeconfig}`,
+      `--authentication-kubeconfig=${plane.kubeconfig}`,
+      `--authorization-kubeconfig=${plane.kubeconfig}`,
+      `--bind-address=${network.node}`,
+      `--secure-port=${port}`,
+      `--tls-cert-file=${join(dir, "metrics-server.crt")}`,
+      `--tls-private-key-file=${join(dir, "metrics-server.key")}`,
+      `--kubelet-certificate-authority=${join(dir, "ca.crt")}`,
+      "--kubelet-preferred-address-types=InternalIP",
+      "--kubelet-use-node-status-port",
+      "--kubelet-request-timeout=5s",
+      `--node-selector=${nodeLabel.key}=${nodeLabel.value}`,
+      // The shortest it allows (it must exceed the kubelet request timeout): the HPA sees a change within one or two of these.
+      "--metric-resolution=10s",
+      "--v=1",
+    ]);
+    await this.waitFor("the resource metrics API with this node's figures", async () => (await plane.kubectl(["get", "--raw", `/apis/metrics.k8s.io/v1beta1/nodes/${nodeName}`])).code === 0, 120_000);
+    return proc;
+  }
+
   /** A command inside the node's namespaces, to its end. */
   exec(file: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
     if (!this.holder?.pid) throw new Error("the node's namespaces are not made");
