@@ -133,6 +133,18 @@ async function scaleOut(c: Cluster, deployment: string, namespace: string): Prom
   }
 }
 
+/** A Service's cluster address, which the host routes to the node. */
+async function clusterIP(c: Cluster, name: string, namespace: string): Promise<string> {
+  return (await c.get<{ spec: { clusterIP: string } }>(["svc", name, "-n", namespace])).spec.clusterIP;
+}
+
+/** What a paced run must end with, whatever was done to the stack meanwhile. */
+function noneLost(t: Test, paced: Paced, count: number): void {
+  t.equal(paced.accepted, count, "every meme was accepted in the end, sent again while refused");
+  t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
+  t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
+}
+
 /** Deletes a StatefulSet's pod and waits until its replacement is Ready: the seconds it took. */
 async function replacePod(c: Cluster, name: string, namespace: string): Promise<number> {
   const before = (await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace])).metadata.uid;
@@ -297,29 +309,28 @@ async function probeExec(c: Cluster, namespace: string, target: string, probe: P
  * source in the same run, so a refusal is the policy's and not an absent listener.
  */
 async function policyTable(t: Test, c: Cluster, node: RealNode): Promise<void> {
-  const svc = async (name: string, ns: string) => (await c.get<{ spec: { clusterIP: string } }>(["svc", name, "-n", ns])).spec.clusterIP;
-  const natsIp = await svc("nats", "messaging");
-  const redisIp = await svc("redis", "cache");
-  const frontendIp = await svc("meme-generator-frontend", "meme-generator");
+  const natsIp = await clusterIP(c, "nats", "messaging");
+  const redisIp = await clusterIP(c, "redis", "cache");
+  const frontendIp = await clusterIP(c, "meme-generator-frontend", "meme-generator");
   const natsPod = (await c.get<Pod & { status: { podIP: string } }>(["pod", "nats-0", "-n", "messaging"])).status.podIP;
-  const to = {
-    nats: ["nats", natsIp, 4222],
-    natsMonitor: ["natsMonitor", natsIp, 8222],
-    natsExporter: ["natsExporter", natsPod, 7777],
-    redis: ["redis", redisIp, 6379],
-    redisExporter: ["redisExporter", redisIp, 9121],
-    frontend: ["frontend", frontendIp, 80],
-  } as const;
+  const to: Record<string, readonly [string, number]> = {
+    nats: [natsIp, 4222],
+    natsMonitor: [natsIp, 8222],
+    natsExporter: [natsPod, 7777],
+    redis: [redisIp, 6379],
+    redisExporter: [redisIp, 9121],
+    frontend: [frontendIp, 80],
+  };
   const dns = [["dns", "kubernetes.default.svc.cluster.local"]] as const;
   const selectorOf = async (policy: string) => (await c.get<{ spec: { podSelector: { matchLabels: Record<string, string> } } }>(["networkpolicy", policy, "-n", "meme-generator"])).spec.podSelector.matchLabels;
 
   for (const ns of ["keda", "monitoring", "policy-probe"]) await c.namespace(ns);
   const rows: { source: string; got: Record<string, string>; allowed: string[]; refused: string[] }[] = [];
   const row = async (source: string, allowed: string[], refused: string[], run: (probe: Probe) => Promise<Record<string, string>>) => {
-    const targets = [...allowed, ...refused].filter((k) => k !== "dns").map((k) => to[k as keyof typeof to]);
+    const targets = [...allowed, ...refused].filter((k) => k !== "dns").map((k) => [k, ...(to[k] as readonly [string, number])] as const);
     const wantsDns = allowed.includes("dns") || refused.includes("dns");
     const gate = allowed.find((k) => k !== "dns");
-    const ready = gate ? ([to[gate as keyof typeof to][1], to[gate as keyof typeof to][2]] as const) : undefined;
+    const ready = gate ? to[gate] : undefined;
     rows.push({ source, allowed, refused, got: await run({ connect: targets, resolve: wantsDns ? [...dns] : [], ready }) });
   };
   const app = (name: string) => ({ "app.kubernetes.io/name": "meme-generator", "app.kubernetes.io/instance": "meme-generator", "app.kubernetes.io/component": name });
@@ -525,7 +536,7 @@ async function suite(crds: string): Promise<void> {
     });
     await t.test("deleting the NATS pod, then the Redis pod, mid-load loses nothing", async (t) => {
       // From the host to the Service's address: the host routes the Service range to the node.
-      const ip = (await c.get<{ spec: { clusterIP: string } }>(["svc", "meme-generator-frontend", "-n", "meme-generator"])).spec.clusterIP;
+      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
       const replaced: string[] = [];
       const faults = new Map<number, () => Promise<void>>([
         [10, async () => void replaced.push(`nats-0 back Ready in ${(await replacePod(c, "nats-0", "messaging")).toFixed(1)} s`)],
@@ -533,13 +544,11 @@ async function suite(crds: string): Promise<void> {
       ]);
       const paced = await pacedMemes(`http://${ip}`, 60, 1, faults);
       t.comment(`60 memes at 1/s through http://${ip}: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; ${replaced.join(", ")}; not final: ${JSON.stringify(paced.lostStates)}; /api/stats ${paced.stats}`);
-      t.equal(paced.accepted, 60, "every meme was accepted in the end, sent again while refused");
-      t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
-      t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
+      noneLost(t, paced, 60);
       t.equal(replaced.length, 2, "both pods were replaced during the load");
     });
     await t.test("helm upgrade that rolls every tier keeps serving a paced stream", async (t) => {
-      const ip = (await c.get<{ spec: { clusterIP: string } }>(["svc", "meme-generator-frontend", "-n", "meme-generator"])).spec.clusterIP;
+      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
       // A new pod template for the frontend, the workers, NATS and Redis: each rolls, as a new image would make it.
       const rollout = ["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set-string", `${tier}.podAnnotations.rollout=2`]);
       const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), "--set", "redis.mode=standalone", ...rollout];
@@ -557,9 +566,7 @@ async function suite(crds: string): Promise<void> {
       const pods = (await Promise.all(["meme-generator", "messaging", "cache"].map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items))).flat();
       const tiers = pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
       t.ok(tiers.length >= 4 && tiers.every((p) => p.metadata.annotations?.rollout === "2"), `every pod of the tiers is of the new revision (${tiers.map((p) => p.metadata.name).join(", ")})`);
-      t.equal(paced.accepted, 60, "every meme was accepted in the end, sent again while refused");
-      t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
-      t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
+      noneLost(t, paced, 60);
     });
     const metricsServer = await node.startMetricsServer(plane, await freePort());
     await t.test("metrics-server on the node: kubectl top and the frontend HPA read the real pods", async (t) => {

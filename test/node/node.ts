@@ -616,8 +616,7 @@ export class RealNode {
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: user },
         subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }] },
     ];
-    const applied = await plane.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbac }));
-    if (applied.code !== 0) throw new Error(`the policy engine's rights: ${applied.stderr}`);
+    await plane.apply(rbac);
     this.run("kube-router", toolPath("kube-router"), [
       `--kubeconfig=${this.path("policies.kubeconfig")}`,
       `--hostname-override=${nodeName}`,
