@@ -136,6 +136,16 @@ export const tools = [
     ldflags: () => [],
     group: "node",
   },
+  // The Vertical Pod Autoscaler on the real node: its recommender reads the resource metrics API, its
+  // updater evicts, its admission controller writes the recommended requests into new pods.
+  ...["recommender", "updater", "admission-controller"].map((name) => /** @type {Tool} */ ({
+    name: `vpa-${name}`,
+    module: "vpa",
+    pkg: `k8s.io/autoscaler/vertical-pod-autoscaler/pkg/${name}`,
+    versionOf: "k8s.io/autoscaler/vertical-pod-autoscaler",
+    ldflags: () => [],
+    group: "node",
+  })),
   keda("keda-operator", "operator"),
   keda("keda-adapter", "adapter"),
   // What the images and the image suite run: a container runtime, and the servers of the images
