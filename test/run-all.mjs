@@ -6,6 +6,7 @@
 // starts each through containerd under the chart's security settings.
 // `npm run test:node` (--node): the chart on a real node (containerd, kubelet, kube-proxy in a
 // network namespace of its own) joined to the end-to-end control plane, running those images.
+// `npm run test:e2e:full` (--node --full): the same with the demo's real HPA timings and the guide's full loads.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -90,10 +91,13 @@ const nodeSteps = [
 
 const steps = process.argv.includes("--e2e") ? e2eSteps : process.argv.includes("--images") ? imageSteps : process.argv.includes("--node") ? nodeSteps : unitSteps;
 
+/** With --full, the real-node suite runs the demo's own scaling windows and the guide's full loads. */
+const full = process.argv.includes("--full") ? { MEME_E2E_FULL: "1" } : {};
+
 /** @param {string} file @param {string[]} args @returns {Promise<{ output: string, code: number }>} */
 function run(file, args) {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: root, env: { ...process.env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, { cwd: root, env: { ...process.env, FORCE_COLOR: "0", ...full }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));

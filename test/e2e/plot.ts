@@ -60,10 +60,19 @@ export function stepChart(title: string, series: Series[], marks: Mark[], units:
   // Marks.
   marks.forEach((mark, i) => {
     out.push(`<line x1="${x(mark.at)}" x2="${x(mark.at)}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="#999" stroke-dasharray="4 3"/>`);
-    out.push(`<text x="${x(mark.at) + 3}" y="${pad.top + 12 + (i % 4) * 13}" fill="#555">${escape(mark.label)}</text>`);
+    // Near the right edge a label runs leftwards from its line, so it stays inside the chart.
+    const [tx, anchor] = x(mark.at) > pad.left + plotW * 0.8 ? [x(mark.at) - 3, "end"] : [x(mark.at) + 3, "start"];
+    out.push(`<text x="${tx}" y="${pad.top + 12 + (i % 4) * 13}" text-anchor="${anchor}" fill="#555">${escape(mark.label)}</text>`);
   });
-  // Series as steps.
-  series.forEach((s, i) => {
+  // Series as steps; the legend flows in rows under the axis (text about 7 px a character).
+  let [lx, ly] = [pad.left, height - 40];
+  series.forEach((s) => {
+    const label = `${s.name}${s.right ? " (right axis)" : ""}`;
+    const room = 40 + label.length * 7;
+    if (lx + room > width - 10) [lx, ly] = [pad.left, ly + 18];
+    out.push(`<line x1="${lx}" x2="${lx + 24}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="3"/>`);
+    out.push(`<text x="${lx + 30}" y="${ly}">${escape(label)}</text>`);
+    lx += room;
     if (s.points.length === 0) return;
     let d = `M${x(s.points[0]?.[0] ?? 0)},${y(s.points[0]?.[1] ?? 0, s.right)}`;
     for (let j = 1; j < s.points.length; j++) {
@@ -71,9 +80,6 @@ export function stepChart(title: string, series: Series[], marks: Mark[], units:
       d += ` H${x(t)} V${y(v, s.right)}`;
     }
     out.push(`<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="2"/>`);
-    const lx = pad.left + i * 220;
-    out.push(`<line x1="${lx}" x2="${lx + 24}" y1="${height - 22}" y2="${height - 22}" stroke="${s.colour}" stroke-width="3"/>`);
-    out.push(`<text x="${lx + 30}" y="${height - 18}">${escape(s.name)}${s.right ? " (right axis)" : ""}</text>`);
   });
   out.push("</svg>");
   return `${out.join("\n")}\n`;

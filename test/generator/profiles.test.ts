@@ -54,7 +54,8 @@ t.test("demo carries the guide's numbers", async (t) => {
     scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
     scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 20, periodSeconds: 60 }] },
   });
-  t.equal(v.frontend.resources.requests?.cpu, "10m");
+  // Guide: 10m; a Node.js frontend idles at several millicores, so the demo asks for more (its note says why).
+  t.equal(v.frontend.resources.requests?.cpu, "50m");
   t.equal(v.frontend.resources.limits?.cpu, "100m");
   // Backend KEDA
   const keda = v.backend.autoscaling.keda;

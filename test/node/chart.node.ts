@@ -7,7 +7,6 @@
 // making a real meme by cluster DNS names. A run killed before its teardown leaves nothing the next
 // one does not remove.
 import { spawnSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,9 +16,10 @@ import { repoPath } from "../../generator/schema.js";
 import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
 import { stopProcesses } from "../e2e/controlplane.js";
-import { toolPath } from "../toolchain/toolchain.mjs";
 import { image, imagesDir, manifest } from "../image/manifest.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
+import { benchmarkMovesRedisVpa, heyScalesFrontend, loopScalesFrontend } from "./autoscalers.js";
+import { clusterIP, noneLost, pacedMemes, portForward } from "./traffic.js";
 
 type Condition = { type: string; status: string; lastTransitionTime?: string };
 type ContainerStatus = { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string }; waiting?: { reason?: string }; terminated?: { exitCode: number; reason?: string } } };
@@ -32,82 +32,30 @@ type Pod = Ref & {
 const at = (pod: Pod, type: string) => Date.parse(pod.status.conditions?.find((c) => c.type === type && c.status === "True")?.lastTransitionTime ?? "");
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/**
+ * How long the autoscalers are given. `npm run test:e2e:full` (MEME_E2E_FULL=1) runs the demo's own
+ * HPA behaviour (a 300 s scale-down window, then 20 % per 60 s) and the guide's 5-minute `hey` and
+ * 100000-request `redis-benchmark`; otherwise the scale-down window and period are shortened through
+ * the chart's `frontend.autoscaling.hpa.behavior` value and the loads are shorter. The VPA's programs
+ * run with shortened intervals in both (docs/real-node.md lists each flag).
+ */
+const full = process.env.MEME_E2E_FULL === "1";
+const shortBehavior = {
+  scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+  scaleDown: { stabilizationWindowSeconds: 30, policies: [{ type: "Percent", value: 20, periodSeconds: 15 }] },
+};
+const timing = full
+  ? { heySeconds: 300, loopSeconds: 120, benchmark: 100_000, vpa: { interval: "1m", confidence: "2m" }, vpaIntervalSeconds: 60 }
+  : { heySeconds: 90, loopSeconds: 60, benchmark: 20_000, vpa: { interval: "10s", confidence: "1m" }, vpaIntervalSeconds: 10 };
+/** The demo as the real node runs it: Redis standalone (the operator cannot be built here), and the CI pass's HPA behaviour. */
+const demoArgs = ["--set", "redis.mode=standalone", ...(full ? [] : ["--set-json", `frontend.autoscaling.hpa.behavior=${JSON.stringify(shortBehavior)}`])];
+
 /** The test values: the images built here, never pulled, and every pod of the chart on the real node. */
 function nodeValues(dir: string): string {
   const selector = { nodeSelector: { [nodeLabel.key]: nodeLabel.value } };
   const file = join(dir, "node-values.yaml");
   writeFileSync(file, `${stringify({ frontend: selector, backend: selector, nats: selector, redis: selector, provisioner: selector })}`);
   return file;
-}
-
-interface Paced {
-  accepted: number;
-  resubmitted: number;
-  done: number;
-  failed: Record<string, number>;
-  lost: string[];
-  lostStates: Record<string, number>;
-  stats: string;
-}
-
-/**
- * Memes at an even pace to `base`, each sent again with its own id while it is refused (as a client
- * would: JetStream keeps an id once), with `faults` started at their request numbers; then every
- * accepted meme is followed through the API to its final state. Every loop is bounded.
- */
-async function pacedMemes(base: string, count: number, rate: number, faults: Map<number, () => Promise<void>>): Promise<Paced> {
-  const ids = Array.from({ length: count }, () => randomUUID());
-  const accepted = new Set<string>();
-  let resubmitted = 0;
-  const submit = async (id: string, i: number) => {
-    for (let attempt = 0; attempt < 90; attempt++) {
-      const status = await fetch(`${base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, prompt: `real node ${i} | ${id.slice(0, 8)}`, fastMode: true }), signal: AbortSignal.timeout(10_000) }).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status === 202) {
-        accepted.add(id);
-        return;
-      }
-      resubmitted++;
-      await sleep(Math.min(2000, 200 * (attempt + 1)));
-    }
-  };
-  const sent: Promise<void>[] = [];
-  const started: Promise<void>[] = [];
-  const t0 = Date.now();
-  for (let i = 0; i < count; i++) {
-    const wait = t0 + (i * 1000) / rate - Date.now();
-    if (wait > 0) await sleep(wait);
-    const fault = faults.get(i);
-    if (fault) started.push(fault());
-    sent.push(submit(ids[i] as string, i));
-  }
-  await Promise.all(sent);
-  await Promise.all(started);
-  const final = new Map<string, { status: string; error?: string }>();
-  // The last answer for each meme not final yet: what the lost ones look like, for the report.
-  const lastSeen = new Map<string, string>();
-  for (const deadline = Date.now() + 240_000; final.size < accepted.size && Date.now() < deadline; await sleep(1000)) {
-    for (const id of [...accepted].filter((a) => !final.has(a))) {
-      const body = (await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then(
-        async (r) => (r.ok ? await r.json() : { status: `HTTP ${r.status}` }),
-        () => ({ status: "unreachable" }),
-      )) as { status: string; error?: string };
-      if (body.status === "done" || body.status === "failed") final.set(id, { status: body.status, error: body.error });
-      else lastSeen.set(id, body.status);
-    }
-  }
-  const lostStates: Record<string, number> = {};
-  for (const id of [...accepted].filter((a) => !final.has(a))) {
-    const state = lastSeen.get(id) ?? "never asked";
-    lostStates[state] = (lostStates[state] ?? 0) + 1;
-  }
-  // The queue as the frontend sees it, for the report.
-  const stats = await fetch(`${base}/api/stats`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => e.message);
-  const failed: Record<string, number> = {};
-  for (const r of final.values()) if (r.status === "failed") failed[r.error ?? "no reason"] = (failed[r.error ?? "no reason"] ?? 0) + 1;
-  return { accepted: accepted.size, resubmitted, done: [...final.values()].filter((r) => r.status === "done").length, failed, lost: [...accepted].filter((id) => !final.has(id)), lostStates, stats };
 }
 
 /**
@@ -133,18 +81,6 @@ async function scaleOut(c: Cluster, deployment: string, namespace: string): Prom
   }
 }
 
-/** A Service's cluster address, which the host routes to the node. */
-async function clusterIP(c: Cluster, name: string, namespace: string): Promise<string> {
-  return (await c.get<{ spec: { clusterIP: string } }>(["svc", name, "-n", namespace])).spec.clusterIP;
-}
-
-/** What a paced run must end with, whatever was done to the stack meanwhile. */
-function noneLost(t: Test, paced: Paced, count: number): void {
-  t.equal(paced.accepted, count, "every meme was accepted in the end, sent again while refused");
-  t.same(paced.lost, [], "none lost: every accepted meme ended done or failed");
-  t.ok(Object.keys(paced.failed).every((reason) => reason !== "no reason"), "every failure has a reason");
-}
-
 /** Deletes a StatefulSet's pod and waits until its replacement is Ready: the seconds it took. */
 async function replacePod(c: Cluster, name: string, namespace: string): Promise<number> {
   const before = (await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace])).metadata.uid;
@@ -157,13 +93,10 @@ async function replacePod(c: Cluster, name: string, namespace: string): Promise<
   throw new Error(`${namespace}/${name} was not replaced and Ready within 180 s`);
 }
 
-/** `kubectl port-forward` to a free loopback port, as the chart's NOTES print it; resolves once it forwards. */
-async function portForward(t: Test, c: Cluster, target: string, namespace: string, remote: number): Promise<number> {
-  const port = await freePort();
-  const args = ["port-forward", target, "-n", namespace, `${port}:${remote}`];
-  const { child } = await spawnUntil(`kubectl ${args.join(" ")}`, toolPath("kubectl"), args, "Forwarding from", 30_000, { env: { ...process.env, KUBECONFIG: c.plane.kubeconfig } });
-  t.teardown(() => void child.kill());
-  return port;
+/** Redis's password, from the Secret NOTES tells how to read. */
+async function redisPassword(c: Cluster): Promise<string> {
+  const secrets = (await c.get<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>(["secrets", "-n", "cache"])).items.filter((s) => s.data?.password);
+  return Buffer.from(secrets[0]?.data?.password ?? "", "base64").toString();
 }
 
 /** The guide's ways in, against the real pods: the frontend, NATS's monitoring, Redis with its password, a shell in a frontend pod. */
@@ -189,8 +122,7 @@ async function accessCommands(t: Test, c: Cluster): Promise<void> {
   t.ok((jsz.streams ?? 0) >= 1 && (jsz.consumers ?? 0) >= 1, `NATS /jsz through port-forward: ${jsz.streams} stream, ${jsz.consumers} consumer`);
 
   const redis = await portForward(t, c, "svc/redis", "cache", 6379);
-  const secrets = (await c.get<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>(["secrets", "-n", "cache"])).items.filter((s) => s.data?.password);
-  const password = Buffer.from(secrets[0]?.data?.password ?? "", "base64").toString();
+  const password = await redisPassword(c);
   const pinged = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(redis), "-a", password, "--no-auth-warning", "ping"], { encoding: "utf8", timeout: 15_000 });
   t.equal(pinged.stdout.trim(), "PONG", "redis-cli ping with the password NOTES tells how to read");
 
@@ -523,7 +455,7 @@ async function suite(crds: string): Promise<void> {
   };
 
   await t.test("helm3: demo (Redis standalone) on the real node", async (t) => {
-    const installed = await install(t, "helm3", "demo", "meme-generator", ["--set", "redis.mode=standalone"]);
+    const installed = await install(t, "helm3", "demo", "meme-generator", demoArgs);
     if (!installed) return;
     await t.test("the guide's access commands", (t) => accessCommands(t, c));
     await t.test("the NetworkPolicies, enforced: each allowed path connects, every other is refused", (t) => policyTable(t, c, node));
@@ -551,7 +483,7 @@ async function suite(crds: string): Promise<void> {
       const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
       // A new pod template for the frontend, the workers, NATS and Redis: each rolls, as a new image would make it.
       const rollout = ["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set-string", `${tier}.podAnnotations.rollout=2`]);
-      const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), "--set", "redis.mode=standalone", ...rollout];
+      const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), ...demoArgs, ...rollout];
       let upgraded: { code: number; stderr: string; seconds: number } | undefined;
       const faults = new Map<number, () => Promise<void>>([
         [5, async () => {
@@ -589,6 +521,27 @@ async function suite(crds: string): Promise<void> {
       const active = hpa?.status.conditions?.find((c) => c.type === "ScalingActive");
       t.equal(active?.status, "True", "ScalingActive: the HPA computes replicas from the metrics");
     });
+    // The recommender from here on, so Redis has a history by the time the benchmark runs.
+    const vpa = await node.startVpa(plane, await freePort(), timing.vpa);
+    await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds));
+    await t.test("the guide's Method 2: a CPU loop in one frontend pod raises the replicas, and its CPU falls after", (t) => loopScalesFrontend(t, c, timing.loopSeconds));
+    await t.test("the Redis VPA: redis-benchmark, a recommendation within bounds, the updater's eviction and the admission controller's requests", async (t) => {
+      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+      await benchmarkMovesRedisVpa(t, c, await redisPassword(c), {
+        intervalSeconds: timing.vpaIntervalSeconds,
+        requests: timing.benchmark,
+        startUpdater: async () => {
+          const updater = node.startVpaUpdater(plane, timing.vpa);
+          return () => node.stopPrograms([updater]);
+        },
+        during: async () => {
+          const count = 6 * timing.vpaIntervalSeconds + 30;
+          const paced = await pacedMemes(`http://${ip}`, count, 1, new Map());
+          const ok = paced.accepted === count && paced.lost.length === 0 && Object.keys(paced.failed).every((r) => r !== "no reason");
+          return { ok, report: `${count} memes at 1/s: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}, not final ${JSON.stringify(paced.lostStates)}` };
+        },
+      });
+    });
     // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
     const keda = await node.startKeda(plane);
     await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
@@ -608,6 +561,7 @@ async function suite(crds: string): Promise<void> {
     // The pods' logs go with the pods: keep them before the uninstall when something failed.
     if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
     await uninstall(t, "helm3", "meme-generator", installed.namespaces);
+    await node.stopVpa(plane, vpa);
     await stopProcesses([...keda, metricsServer]);
     // Nothing serves these APIs any more: without their APIServices, discovery stays whole for the installs after.
     await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "v1beta1.metrics.k8s.io", "--ignore-not-found"]);

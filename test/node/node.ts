@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { clientAuth, keepProcessLogs, serviceCidr, signCertificate, startProcess, stopProcesses, waitWhileRunning, writeKubeconfig, type ControlPlane, type Process } from "../e2e/controlplane.js";
+import { freePort } from "../../src/local/servers.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** Addresses used only on this machine: the veth pair, the pods behind the node, the cluster DNS Service. */
@@ -28,6 +29,26 @@ export const network = {
 export const nodeName = "meme-node";
 /** The label the test values select the real node by. */
 export const nodeLabel = { key: "meme-generator.dev/node", value: "real" } as const;
+
+/**
+ * How fast the VPA acts. `interval`: how often the recommender reads metrics and the updater looks
+ * for pods to evict (a stock VPA: 1 min each). `confidence`: the history after which the bounds of a
+ * recommendation are as narrow as they get (a stock VPA: 24 h; before that they are wide, and pods
+ * inside them are not evicted).
+ */
+export interface VpaTiming {
+  interval: string;
+  confidence: string;
+}
+
+/**
+ * The recommender's own floors for a pod (a stock VPA: 25m CPU, 250 MiB), lowered below the chart's
+ * smallest `minAllowed` (50m, 64Mi) so that the chart's bounds are what limits the recommendation.
+ */
+export const vpaFloors = { cpuMillicores: 10, memoryMb: 32 } as const;
+
+/** The MutatingWebhookConfiguration the VPA's admission controller registers itself as. */
+export const vpaWebhook = "vpa-webhook-config";
 
 const prefix = "meme-node-";
 const sealTable = (pid: number) => `meme_node_seal_${pid}`;
@@ -409,6 +430,78 @@ export class RealNode {
     ]);
     await this.waitFor("the resource metrics API with this node's figures", async () => (await plane.kubectl(["get", "--raw", `/apis/metrics.k8s.io/v1beta1/nodes/${nodeName}`])).code === 0, 120_000);
     return proc;
+  }
+
+  /**
+   * The Vertical Pod Autoscaler's recommender and admission controller as programs of the node. The
+   * recommender reads the resource metrics API (metrics-server must run); the admission controller
+   * serves its webhook on the node's address with a certificate from the e2e CA and registers it by
+   * URL, with a short timeout and the failure policy Ignore, so a webhook that is gone never stalls pod
+   * creation. The updater starts on its own (`startVpaUpdater`), so a test decides when evictions may
+   * begin. Every non-default flag shortens what a stock VPA takes a day to do, or lowers the
+   * recommender's own floors below the chart's `minAllowed` so that the chart's bounds are the ones
+   * that act. Returns the processes, for `stopVpa`.
+   */
+  async startVpa(plane: ControlPlane, port: number, timing: VpaTiming): Promise<Process[]> {
+    const dir = plane.dir;
+    signCertificate(dir, "vpa-webhook", `/CN=${network.node}`, `subjectAltName=IP:${network.node}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+    const processes = [
+      this.run("vpa-recommender", toolPath("vpa-recommender"), [
+        `--kubeconfig=${plane.kubeconfig}`,
+        `--address=127.0.0.1:${await freePort()}`,
+        `--recommender-interval=${timing.interval}`,
+        `--confidence-interval-cpu=${timing.confidence}`,
+        `--confidence-interval-memory=${timing.confidence}`,
+        `--pod-recommendation-min-cpu-millicores=${vpaFloors.cpuMillicores}`,
+        `--pod-recommendation-min-memory-mb=${vpaFloors.memoryMb}`,
+        "--v=2",
+      ]),
+      this.run(
+        "vpa-admission-controller",
+        toolPath("vpa-admission-controller"),
+        [
+          `--kubeconfig=${plane.kubeconfig}`,
+          `--address=127.0.0.1:${await freePort()}`,
+          `--port=${port}`,
+          `--client-ca-file=${join(dir, "ca.crt")}`,
+          `--tls-cert-file=${join(dir, "vpa-webhook.crt")}`,
+          `--tls-private-key=${join(dir, "vpa-webhook.key")}`,
+          "--register-by-url",
+          `--webhook-address=https://${network.node}`,
+          `--webhook-port=${port}`,
+          "--webhook-timeout-seconds=5",
+          "--v=2",
+        ],
+        // Where it keeps the lease that tells the updater it is alive.
+        { NAMESPACE: "kube-system" },
+      ),
+    ];
+    await this.waitFor(
+      "the VPA's admission webhook, registered",
+      async () => (await plane.kubectl(["get", "mutatingwebhookconfiguration", vpaWebhook, "-o", "jsonpath={.webhooks[0].clientConfig.url}"])).stdout.includes(network.node),
+      60_000,
+    );
+    return processes;
+  }
+
+  /** The VPA's updater, a program of the node: it evicts pods whose requests lie outside their recommendation's bounds. */
+  startVpaUpdater(plane: ControlPlane, timing: VpaTiming): Process {
+    return this.run("vpa-updater", toolPath("vpa-updater"), [`--kubeconfig=${plane.kubeconfig}`, "--address=127.0.0.1:0", `--updater-interval=${timing.interval}`, "--v=2"]);
+  }
+
+  /** Stops programs of the node before its teardown; stopped on purpose, their exit no longer fails a wait. */
+  async stopPrograms(processes: Process[]): Promise<void> {
+    await stopProcesses(processes);
+    for (const proc of processes) {
+      const i = this.processes.indexOf(proc);
+      if (i >= 0) this.processes.splice(i, 1);
+    }
+  }
+
+  /** Stops the VPA's programs and removes its webhook registration, which it leaves behind. */
+  async stopVpa(plane: ControlPlane, processes: Process[]): Promise<void> {
+    await this.stopPrograms(processes);
+    await plane.kubectl(["delete", "mutatingwebhookconfiguration", vpaWebhook, "--ignore-not-found"]);
   }
 
   /** A command inside the node's namespaces, to its end. */
