@@ -181,14 +181,30 @@ async function podCpu(c: Cluster, namespace: string, pod: string): Promise<numbe
   return body.containers.reduce((sum, ctr) => sum + millicores(ctr.usage.cpu), 0);
 }
 
+type FrontendPod = { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } };
+
+/**
+ * A pod of `label` that is Ready and not on its way out (after a scale-down the list still holds
+ * pods in their grace period, where an exec ends with the container), waiting up to two minutes.
+ */
+async function servingPod(c: Cluster, namespace: string, label: string): Promise<string | undefined> {
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(1000)) {
+    const pods = (await c.get<{ items: FrontendPod[] }>(["pods", "-n", namespace, "-l", label])).items;
+    const serving = pods.find((p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((k) => k.type === "Ready" && k.status === "True"));
+    if (serving) return serving.metadata.name;
+  }
+  return undefined;
+}
+
 /**
  * The guide's Method 2: its CPU loop in one frontend pod, given a deadline inside the shell so it ends
  * by itself. The replicas rise while it runs, and the pod's CPU falls once it has ended.
  */
 export async function loopScalesFrontend(t: Test, c: Cluster, loopSeconds: number): Promise<void> {
   const { targets, min } = await hpaTargets(c, frontend.hpa, frontend.namespace);
-  const pod = (await c.kubectl(["get", "pods", "-n", frontend.namespace, "-l", frontend.label, "-o", "jsonpath={.items[0].metadata.name}"])).stdout.trim();
+  const pod = await servingPod(c, frontend.namespace, frontend.label);
   t.ok(pod, `FRONTEND_POD=${pod}`);
+  if (!pod) return;
   const watch = new HpaWatch(c, frontend.hpa, frontend.deployment, frontend.namespace);
   try {
     // The guide's `while true; do :; done`, checking the clock every few thousand rounds.
@@ -202,7 +218,7 @@ export async function loopScalesFrontend(t: Test, c: Cluster, loopSeconds: numbe
     }
     const result = await looped;
     const end = watch.mark("loop ends");
-    t.equal(result.stdout.trim(), "looped", `the loop ended by itself after ${(end - start).toFixed(0)} s`);
+    t.equal(result.stdout.trim(), "looped", `the loop ended by itself after ${(end - start).toFixed(0)} s`, { stderr: result.stderr.trim() });
     const rose = watch.samples.some((s) => s.at >= start && s.replicas > min);
     const peak = Math.max(...watch.samples.filter((s) => s.at >= start).map((s) => s.replicas));
     t.ok(rose, `the replicas rose while it ran (${min} → ${peak})`);
