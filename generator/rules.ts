@@ -57,6 +57,12 @@ export const rules: Rule[] = [
     check: { op: "set", a: "frontend.resources.requests.memory" },
   },
   { path: `${keda}.maxReplicaCount`, rule: "must be at least minReplicaCount ({b})", check: { op: "ge", a: `${keda}.maxReplicaCount`, b: ref(`${keda}.minReplicaCount`) } },
+  {
+    path: `${keda}.fallback.replicas`,
+    rule: "must not exceed maxReplicaCount ({b}): the HPA KEDA makes caps it there",
+    when: [is(`${keda}.enabled`, true), is(`${keda}.fallback.enabled`, true)],
+    check: { op: "le", a: `${keda}.fallback.replicas`, b: ref(`${keda}.maxReplicaCount`) },
+  },
   { path: `${keda}.activationLagThreshold`, rule: "must be less than lagThreshold ({b})", check: { op: "lt", a: `${keda}.activationLagThreshold`, b: ref(`${keda}.lagThreshold`) } },
   {
     path: "backend.autoscaling.hpa.maxReplicas",

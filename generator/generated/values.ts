@@ -334,6 +334,27 @@ export interface Values {
         monitoringEndpoint: string;
         behavior: HpaBehavior;
         /**
+         * What KEDA holds the backend at while it cannot read the lag (NATS monitoring unreachable, the stream or consumer missing): after failureThreshold failed reads in a row it sets the replicas by behavior. Without it KEDA leaves the backend where the error found it, at 0 with nothing running.
+         */
+        fallback: {
+          /**
+           * Render the ScaledObject's fallback block.
+           */
+          enabled: boolean;
+          /**
+           * Failed reads of the lag in a row before the fallback takes over.
+           */
+          failureThreshold: number;
+          /**
+           * Replicas while the lag cannot be read.
+           */
+          replicas: number;
+          /**
+           * static: exactly replicas; currentReplicas: keep the count the error found; currentReplicasIfHigher: the higher of the two; currentReplicasIfLower: the lower.
+           */
+          behavior: "static" | "currentReplicas" | "currentReplicasIfHigher" | "currentReplicasIfLower";
+        };
+        /**
          * What to do when KEDA's API is absent: hpa renders a CPU HPA from autoscaling.hpa (min 1), skip leaves the Deployment at its replicas, fail stops the install.
          */
         whenUnavailable: "hpa" | "skip" | "fail";

@@ -17,7 +17,7 @@ export const production: Profile = {
       resources: { requests: { cpu: "1", memory: "256Mi" }, limits: { cpu: "2", memory: "768Mi" } },
       pdb: { enabled: true, minAvailable: 1 },
       topologySpreadConstraints: spread,
-      autoscaling: { keda: { minReplicaCount: 1, maxReplicaCount: 20 } },
+      autoscaling: { keda: { minReplicaCount: 1, maxReplicaCount: 20, fallback: { replicas: 4, behavior: "currentReplicasIfHigher" } } },
     },
     queue: { replicas: 3, maxBytes: "1Gi" },
     nats: {
@@ -35,6 +35,7 @@ export const production: Profile = {
   },
   notes: {
     "backend.autoscaling.keda.minReplicaCount": "One worker stays awake: no cold start for the first request after a quiet spell.",
+    "backend.autoscaling.keda.fallback": "While KEDA cannot read the lag, at least four workers, or more if more were running: a monitoring outage does not shrink a busy backend.",
     "frontend.settings.burstMax": "No burst control in front of real users.",
     "frontend.settings.rateLimitPerMinute": "Per client address; load tests from one address will see 429s.",
     "queue.replicas": "The stream is replicated on all three NATS servers.",

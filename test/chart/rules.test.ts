@@ -40,6 +40,7 @@ const cases: string[][] = [
   ["frontend.autoscaling.hpa.targetMemoryUtilizationPercentage=60", "frontend.resources.requests.memory=null"],
   ["backend.autoscaling.keda.minReplicaCount=5", "backend.autoscaling.keda.maxReplicaCount=3"],
   ["backend.autoscaling.keda.activationLagThreshold=10"],
+  ["backend.autoscaling.keda.fallback.replicas=12"],
   ["backend.autoscaling.hpa.minReplicas=3", "backend.autoscaling.hpa.maxReplicas=2"],
   ...resourceCases,
   ["frontend.resources.requests.cpu=2"],

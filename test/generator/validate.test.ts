@@ -48,6 +48,8 @@ t.test("rules across fields", async (t) => {
   t.same(problems("backend.autoscaling.keda.minReplicaCount=5", "backend.autoscaling.keda.maxReplicaCount=3"), ["backend.autoscaling.keda.maxReplicaCount: must be at least minReplicaCount (5) (got 3)"]);
   t.same(problems("backend.autoscaling.hpa.minReplicas=3", "backend.autoscaling.hpa.maxReplicas=2"), ["backend.autoscaling.hpa.maxReplicas: must be at least minReplicas (3) (got 2)"]);
   t.same(problems("backend.autoscaling.keda.activationLagThreshold=10"), ["backend.autoscaling.keda.activationLagThreshold: must be less than lagThreshold (10) (got 10)"]);
+  t.same(problems("backend.autoscaling.keda.fallback.replicas=12"), ["backend.autoscaling.keda.fallback.replicas: must not exceed maxReplicaCount (10): the HPA KEDA makes caps it there (got 12)"]);
+  t.same(problems("backend.autoscaling.keda.fallback.replicas=12", "backend.autoscaling.keda.fallback.enabled=false"), [], "no fallback, no rule");
   t.same(problems("frontend.resources.requests.cpu=2"), ["frontend.resources.requests.cpu: must not exceed limits.cpu (1) (got 2)"], "--set reads 2 as a number, as Helm does");
   t.same(problems("backend.resources.requests.memory=1Gi"), ['backend.resources.requests.memory: must not exceed limits.memory (512Mi) (got "1Gi")']);
   t.same(problems("redis.autoscaling.vpa.minAllowed.memory=2Gi"), ['redis.autoscaling.vpa.minAllowed.memory: must not exceed maxAllowed.memory (1Gi) (got "2Gi")']);
