@@ -334,7 +334,7 @@ export interface Values {
         monitoringEndpoint: string;
         behavior: HpaBehavior;
         /**
-         * What KEDA holds the backend at while it cannot read the lag (NATS monitoring unreachable, the stream or consumer missing): after failureThreshold failed reads in a row it sets the replicas by behavior. Without it KEDA leaves the backend where the error found it, at 0 with nothing running.
+         * What the HPA KEDA made holds the backend at while the lag cannot be read (NATS monitoring unreachable, the stream or consumer missing): after more than failureThreshold failed reads in a row, the replicas by behavior. Without it the backend stays at the count the error found. It acts through that HPA, which stands still at 0 replicas: a backend asleep when the reads begin to fail stays asleep.
          */
         fallback: {
           /**
@@ -342,7 +342,7 @@ export interface Values {
            */
           enabled: boolean;
           /**
-           * Failed reads of the lag in a row before the fallback takes over.
+           * Failed reads of the lag in a row the fallback waits out; it takes over on the next.
            */
           failureThreshold: number;
           /**
