@@ -14,7 +14,8 @@ export class MissingBinaryError extends Error {
   override name = "MissingBinaryError";
 }
 
-export async function freePort(): Promise<number> {
+/** A port the system has free now. */
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -24,6 +25,21 @@ export async function freePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** Ports handed out by this process. Each stays unbound until its user listens, so the system may offer it again meanwhile. */
+const handedOut = new Set<number>();
+
+/** A free loopback port, never one this process has handed out before. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = await ephemeralPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port that this process has not handed out already");
 }
 
 /** Resolves once `url` answers 2xx (a /readyz probe); rejects when it has not within the timeout. */
