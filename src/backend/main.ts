@@ -15,13 +15,23 @@ import { untilStopSignal } from "../shared/signals.js";
 const variables = commandVariables.backend;
 
 export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
+  // Where a cold start goes, in ms: Node and the modules (from the process's start), then each connect.
+  let mark = performance.now();
+  const startupMs: Record<string, number> = { modules: Math.round(mark) };
+  const took = (phase: string) => {
+    const now = performance.now();
+    startupMs[phase] = Math.round(now - mark);
+    mark = now;
+  };
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "backend");
   const metrics = workerMetrics();
   // The metrics port answers first: alive, and unready with what it waits for, while NATS, the queue and Redis come.
   const { nc, probe, metricsServer: server } = await startWaiting(v, "meme-generator-backend", log, roleOf.backend, metrics.registry);
+  took("nats");
   // A worker checks the cache for every request it holds, many at a time while they hit: batched.
   const redis = await connectCache(v, "meme-generator-backend", log, true);
+  took("redis");
   const pool = new RenderPool(v.RENDER_THREADS || usableCpus());
   const worker = new Worker(
     {
@@ -46,8 +56,9 @@ export async function startBackend(env: NodeJS.ProcessEnv = process.env) {
     redis.disconnect();
     throw error;
   }
+  took("consumer");
   probe.serve(worker);
-  log.info({ workerId: worker.id, concurrency: v.WORKER_CONCURRENCY, renderThreads: pool.size, metricsPort: v.METRICS_PORT }, "worker started");
+  log.info({ workerId: worker.id, concurrency: v.WORKER_CONCURRENCY, renderThreads: pool.size, metricsPort: v.METRICS_PORT, startupMs }, "worker started");
 
   const stop = async () => {
     await worker.stop();

@@ -482,16 +482,20 @@ export class ControlPlane {
   }
 }
 
-/** Runs a command to its end, collecting its output; never throws for a non-zero exit. */
-export function runCommand(file: string, args: string[], env: Record<string, string>, input?: string): Promise<Command> {
+/** Runs a command to its end, collecting its output; never throws for a non-zero exit. Killed at `timeoutMs` when given. */
+export function runCommand(file: string, args: string[], env: Record<string, string>, input?: string, timeoutMs?: number): Promise<Command> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", (error) => resolve({ stdout, stderr: `${stderr}${error.message}\n`, code: 127 }));
-    child.on("close", (code) => resolve({ stdout, stderr, code: code ?? 1 }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code: code ?? 1 });
+    });
     child.stdin.end(input ?? "");
   });
 }

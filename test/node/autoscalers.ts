@@ -3,26 +3,28 @@
 // same (Method 2), and `redis-benchmark` feeds the Redis VPA, whose updater evicts Redis and whose
 // admission controller gives the new pod the recommended requests. Each run is sampled, checked step
 // by step against the autoscaler's own rules, and drawn as CSV and SVG under .artifacts/e2e/.
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
 import type { Cluster } from "../e2e/cluster.js";
+import { runCommand } from "../e2e/controlplane.js";
 import { benchmarkRates, checkSteps, gate, heySummary, mebibytes, millicores, steps, type Behavior, type HpaSample } from "./scaling-rules.js";
+import { Sampler } from "./sampler.js";
 import { portForward } from "./traffic.js";
-import { stepChart, type Mark, type Series } from "../e2e/plot.js";
+import { stepChart, type Series } from "../e2e/plot.js";
 
 export const artifacts = repoPath(".artifacts/e2e");
 
 type Metric = { type: string; resource?: { name: string; current: { averageUtilization?: number } } };
-type HpaObject = {
+export type HpaObject = {
   spec: { minReplicas: number; maxReplicas: number; metrics: { resource?: { name: string; target: { averageUtilization?: number } } }[]; behavior: Behavior };
   status: { currentReplicas?: number; desiredReplicas?: number; currentMetrics?: Metric[] };
 };
 
-const utilization = (hpa: HpaObject, name: string) => hpa.status.currentMetrics?.find((m) => m.resource?.name === name)?.resource?.current.averageUtilization;
+/** The utilisation of a resource metric the HPA last read, in percent of the pods' requests. */
+export const utilization = (hpa: HpaObject | undefined, name: string) => hpa?.status.currentMetrics?.find((m) => m.resource?.name === name)?.resource?.current.averageUtilization;
 
 /** The HPA's targets by metric name (cpu, memory), as rendered. */
 export async function hpaTargets(c: Cluster, name: string, namespace: string): Promise<{ targets: Record<string, number>; behavior: Behavior; min: number; max: number }> {
@@ -36,64 +38,12 @@ export async function hpaTargets(c: Cluster, name: string, namespace: string): P
  * Samples an HPA every `everyMs` until stopped: the Deployment's replicas (what the HPA set), the
  * HPA's desired count, and the CPU and memory utilisation it read.
  */
-export class HpaWatch {
-  readonly samples: HpaSample[] = [];
-  readonly marks: Mark[] = [];
-  private running = true;
-  private readonly loop: Promise<void>;
-  readonly t0 = Date.now();
-
-  constructor(
-    private readonly c: Cluster,
-    private readonly hpa: string,
-    private readonly deployment: string,
-    private readonly namespace: string,
-    everyMs = 2000,
-  ) {
-    this.loop = (async () => {
-      while (this.running) {
-        const started = Date.now();
-        await this.sample().catch(() => undefined);
-        await sleep(Math.max(0, everyMs - (Date.now() - started)));
-      }
-    })();
-  }
-
-  now(): number {
-    return (Date.now() - this.t0) / 1000;
-  }
-
-  mark(label: string): number {
-    const at = this.now();
-    this.marks.push({ at, label });
-    return at;
-  }
-
-  last(): HpaSample | undefined {
-    return this.samples[this.samples.length - 1];
-  }
-
-  private async sample(): Promise<void> {
-    const [hpa, deployment] = await Promise.all([
-      this.c.get<HpaObject>(["hpa", this.hpa, "-n", this.namespace]),
-      this.c.get<{ spec: { replicas: number } }>(["deployment", this.deployment, "-n", this.namespace]),
-    ]);
-    this.samples.push({ at: this.now(), replicas: deployment.spec.replicas, desired: hpa.status.desiredReplicas ?? 0, cpu: utilization(hpa, "cpu"), memory: utilization(hpa, "memory") });
-  }
-
-  /** Waits until `done` holds for the latest sample, or `seconds` pass; whether it held. */
-  async until(done: (s: HpaSample) => boolean, seconds: number): Promise<boolean> {
-    for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(500)) {
-      const s = this.last();
-      if (s && done(s)) return true;
-    }
-    const s = this.last();
-    return s !== undefined && done(s);
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
+export class HpaWatch extends Sampler<Omit<HpaSample, "at">> {
+  constructor(c: Cluster, hpa: string, deployment: string, namespace: string, everyMs = 2000) {
+    super(async () => {
+      const [h, d] = await Promise.all([c.get<HpaObject>(["hpa", hpa, "-n", namespace]), c.get<{ spec: { replicas: number } }>(["deployment", deployment, "-n", namespace])]);
+      return { replicas: d.spec.replicas, desired: h.status.desiredReplicas ?? 0, cpu: utilization(h, "cpu"), memory: utilization(h, "memory") };
+    }, everyMs);
   }
 }
 
@@ -112,21 +62,9 @@ export function drawHpa(file: string, title: string, watch: HpaWatch, targets: R
 }
 
 /** A command to its end, its output kept; killed at `timeoutMs`. */
-export function run(file: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let [stdout, stderr] = ["", ""];
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
+const run = (file: string, args: string[], timeoutMs: number) => runCommand(file, args, {}, undefined, timeoutMs);
 
-const frontend = { hpa: "meme-generator-frontend-hpa", deployment: "meme-generator-frontend", namespace: "meme-generator", label: "app=meme-generator-frontend" } as const;
+const frontend = { hpa: "meme-generator-frontend-hpa", deployment: "meme-generator-frontend", service: "meme-generator-frontend", namespace: "meme-generator", label: "app=meme-generator-frontend" } as const;
 
 /**
  * The guide's Method 1: `hey -z <load> -c 50` through `kubectl port-forward` to the frontend Service
@@ -142,7 +80,7 @@ export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number
     const rest = await watch.until((s) => s.replicas === min && s.cpu !== undefined && s.cpu < (targets.cpu ?? 0), 180);
     const atRest = watch.last();
     if (!t.ok(rest, `at rest: ${atRest?.replicas} replica(s), CPU ${atRest?.cpu}% and memory ${atRest?.memory}% of requests`)) return;
-    const port = await portForward(t, c, `svc/${frontend.deployment}`, frontend.namespace, 80);
+    const port = await portForward(t, c, `svc/${frontend.service}`, frontend.namespace, 80);
     const start = watch.mark("hey starts");
     const hey = await run("hey", ["-z", `${loadSeconds}s`, "-c", "50", `http://127.0.0.1:${port}/`], (loadSeconds + 60) * 1000);
     const end = watch.mark("hey ends");
@@ -290,16 +228,7 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
   const policy = vpa.spec.resourcePolicy.containerPolicies.find((p) => p.containerName === container);
   const [min, max] = [pair(policy?.minAllowed), pair(policy?.maxAllowed)];
   if (!t.ok(min && max, `${ns}/${name} bounds the ${container} container: minAllowed ${show(min)}, maxAllowed ${show(max)}`) || !min || !max) return;
-  const t0 = Date.now();
-  const now = () => (Date.now() - t0) / 1000;
-  const samples: VpaSample[] = [];
-  const marks: Mark[] = [];
-  const mark = (label: string) => {
-    const at = now();
-    marks.push({ at, label });
-    return at;
-  };
-  const sample = async () => {
+  const watch = new Sampler<Omit<VpaSample, "at">>(async () => {
     const [v, pod, usage] = await Promise.all([
       c.get<Vpa>(["vpa", name, "-n", ns]),
       c.get<RedisPod>(["pod", podName, "-n", ns]),
@@ -308,23 +237,11 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
     const rec = v.status?.recommendation?.containerRecommendations?.find((r) => r.containerName === container);
     const used = usage.code === 0 ? (JSON.parse(usage.stdout) as { containers: { name: string; usage: Resources }[] }).containers.find((x) => x.name === container)?.usage : undefined;
     const request = pair(pod.spec.containers.find((x) => x.name === container)?.resources.requests);
-    if (!request) return;
-    samples.push({ at: now(), pod: pod.metadata.uid, request, usage: pair(used), target: pair(rec?.target), lower: pair(rec?.lowerBound), upper: pair(rec?.upperBound) });
-  };
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      await sample().catch(() => undefined);
-      await sleep(2000);
-    }
-  })();
-  const waitFor = async (done: (s: VpaSample) => boolean, seconds: number) => {
-    for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(500)) {
-      const s = samples[samples.length - 1];
-      if (s && done(s)) return s;
-    }
-    return undefined;
-  };
+    return request && { pod: pod.metadata.uid, request, usage: pair(used), target: pair(rec?.target), lower: pair(rec?.lowerBound), upper: pair(rec?.upperBound) };
+  }, 2000);
+  const { samples, marks } = watch;
+  const mark = (label: string) => watch.mark(label);
+  const waitFor = (done: (s: VpaSample) => boolean, seconds: number) => watch.until(done, seconds);
   let stopUpdater: (() => Promise<void>) | undefined;
   try {
     const first = await waitFor((s) => s.target !== undefined, 120);
@@ -379,7 +296,7 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
     mark(`${podName} Ready`);
     const requests = pair(pod?.spec.containers.find((x) => x.name === container)?.resources.requests);
     // What the admission controller wrote is the target at the pod's creation.
-    const created = (Date.parse(pod?.metadata.creationTimestamp ?? "") - t0) / 1000;
+    const created = (Date.parse(pod?.metadata.creationTimestamp ?? "") - watch.t0) / 1000;
     const targets = samples.filter((s) => s.target && s.at >= created - 2 * options.intervalSeconds - 5 && s.at <= created + 5).map((s) => s.target as { cpu: number; memory: number });
     const match = targets.find((x) => requests && Math.abs(x.cpu - requests.cpu) < 1 && Math.abs(x.memory - requests.memory) < 1);
     t.ok(match, `the new pod's requests ${show(requests)} are the recommendation's target at its creation (${[...new Set(targets.map(show))].join(" or ")})`);
@@ -387,8 +304,7 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
     const { ok, report } = await traffic;
     t.ok(ok, `no meme lost across the recreate: ${report}`);
   } finally {
-    sampling = false;
-    await sampler;
+    await watch.stop();
     await stopUpdater?.();
     if (samples.length > 0) {
       mkdirSync(artifacts, { recursive: true });

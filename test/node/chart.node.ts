@@ -18,7 +18,8 @@ import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, t
 import { stopProcesses } from "../e2e/controlplane.js";
 import { image, imagesDir, manifest } from "../image/manifest.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
-import { benchmarkMovesRedisVpa, heyScalesFrontend, loopScalesFrontend } from "./autoscalers.js";
+import { activationThreshold, burstFromZero, fallbackOnMissingConsumer, guideLoopWakesBackend, KedaBackend } from "./keda.js";
+import { benchmarkMovesRedisVpa, heyScalesFrontend, loopScalesFrontend, utilization, type HpaObject } from "./autoscalers.js";
 import { clusterIP, noneLost, pacedMemes, portForward } from "./traffic.js";
 
 type Condition = { type: string; status: string; lastTransitionTime?: string };
@@ -509,9 +510,7 @@ async function suite(crds: string): Promise<void> {
         if (!row.test(top)) await sleep(1000);
       }
       t.match(top, row, `kubectl top pods -n meme-generator:\n${top.trim()}`);
-      type Metric = { type: string; resource?: { name: string; current: { averageUtilization?: number } } };
-      type Hpa = { status: { currentReplicas?: number; currentMetrics?: Metric[]; conditions?: Condition[] } };
-      const utilization = (hpa: Hpa | undefined, name: string) => hpa?.status.currentMetrics?.find((m) => m.resource?.name === name)?.resource?.current.averageUtilization;
+      type Hpa = HpaObject & { status: { conditions?: Condition[] } };
       let hpa: Hpa | undefined;
       for (let i = 0; i < 120 && (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined); i++) {
         hpa = await c.get<Hpa>(["hpa", "meme-generator-frontend-hpa", "-n", "meme-generator"]);
@@ -558,6 +557,19 @@ async function suite(crds: string): Promise<void> {
       const value = (JSON.parse(read.stdout || "{}") as { items?: { value: string }[] }).items?.[0]?.value;
       t.ok(read.code === 0 && value !== undefined, `the external metric ${metric}, which the operator reads from NATS's /jsz: ${value ?? read.stderr.trim()}`);
     });
+    const k = await KedaBackend.open(t, c, "meme-generator-backend-scaler", "meme-generator");
+    try {
+      await t.test("the guide's nats pub loop through port-forward wakes real workers from zero, every meme is done, and they sleep after the cooldown", (t) => guideLoopWakesBackend(t, k, c));
+      // Before any burst: the HPA KEDA made keeps the highest count of its 300 s scale-down window, and
+      // the fallback's 2 must not sit under a burst's 4.
+      await t.test("activation as KEDA's tests check it: the guide's threshold 1 leaves one message asleep for 60 s, the demo's 0 wakes it", (t) => activationThreshold(t, k, release, repoPath("chart")));
+      await t.test("the fallback: a trigger pointed at a missing consumer takes the backend to the fallback replicas", (t) => fallbackOnMissingConsumer(t, k, c));
+      // Full-size memes: one worker drains 40 in fast mode before the HPA's first sync.
+      await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, and where the time to the first result goes", (t) => burstFromZero(t, k, 120, false));
+    } finally {
+      await k.watch.stop();
+      t.comment(`written: ${k.draw("keda-node").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
+    }
     // The pods' logs go with the pods: keep them before the uninstall when something failed.
     if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
     await uninstall(t, "helm3", "meme-generator", installed.namespaces);

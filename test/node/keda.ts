@@ -1,0 +1,405 @@
+// KEDA on real worker pods: the guide's `nats pub` loop through `kubectl port-forward` wakes the
+// backend from zero and every meme is done; the activation threshold as KEDA's own tests check it;
+// a burst from zero with the cost of each part of the scale-out; the fallback when the trigger cannot
+// read its consumer. One sampler follows the backend, its lag and KEDA's HPA across all of them, drawn
+// as CSV and SVG under .artifacts/e2e/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Test } from "tap";
+import type { Cluster } from "../e2e/cluster.js";
+import { runCommand } from "../e2e/controlplane.js";
+import { stepChart } from "../e2e/plot.js";
+import { toolPath } from "../toolchain/toolchain.mjs";
+import { artifacts } from "./autoscalers.js";
+import { Sampler, type Sampled } from "./sampler.js";
+import { portForward } from "./traffic.js";
+
+type Condition = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
+type Fallback = { failureThreshold: number; replicas: number; behavior?: string };
+export type ScaledObject = {
+  metadata: { name: string; namespace: string };
+  spec: { scaleTargetRef: { name: string }; minReplicaCount?: number; maxReplicaCount: number; pollingInterval: number; cooldownPeriod: number; fallback?: Fallback; triggers: { type: string; metadata: Record<string, string> }[] };
+  status?: { conditions?: Condition[]; hpaName?: string; externalMetricNames?: string[] };
+};
+type Deployment = { spec: { replicas?: number; selector: { matchLabels: Record<string, string> } }; status: { readyReplicas?: number } };
+type Hpa = { status: { desiredReplicas?: number; currentMetrics?: { external?: { current: { averageValue?: string } } }[] } };
+type Pod = {
+  metadata: { name: string; creationTimestamp: string };
+  status: { conditions?: Condition[]; containerStatuses?: { state?: { running?: { startedAt: string } } }[] };
+};
+type Jsz = { account_details?: { stream_detail?: { name: string; consumer_detail?: { name: string; num_pending: number; num_ack_pending: number }[] }[] }[] };
+type Result = { id: string; status: string; prompt?: string; renderMs?: number; error?: string };
+
+/** num_pending + num_ack_pending of the consumer, as KEDA's nats-jetstream scaler counts the lag; NaN when the consumer is not listed. */
+export async function consumerLag(monitor: string, stream: string, consumer: string): Promise<number> {
+  const jsz = (await (await fetch(`${monitor}/jsz?consumers=true`, { signal: AbortSignal.timeout(5000) })).json()) as Jsz;
+  const found = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((s) => s.name === stream)?.consumer_detail?.find((c) => c.name === consumer);
+  return found ? found.num_pending + found.num_ack_pending : Number.NaN;
+}
+
+/** What the sampler reads every second: the Deployment KEDA scales, the lag, KEDA's conditions and its HPA. */
+interface BackendSample {
+  replicas: number;
+  ready: number;
+  lag: number;
+  active: boolean;
+  fallback: boolean;
+  desired?: number;
+  average?: number;
+}
+
+const condition = (so: ScaledObject, type: string) => so.status?.conditions?.find((c) => c.type === type)?.status === "True";
+const quantity = (q: string | undefined) => (q === undefined ? undefined : q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q));
+
+/**
+ * The backend under KEDA on the real node, with the ways in the guide uses: NATS's client port and
+ * monitoring through `kubectl port-forward`, the guide user's credentials for `nats pub`, and the
+ * frontend user's for reading the results.
+ */
+export class KedaBackend {
+  readonly watch: Sampler<BackendSample>;
+  private constructor(
+    private readonly c: Cluster,
+    readonly scaled: ScaledObject,
+    readonly client: string,
+    readonly monitor: string,
+    private readonly passwords: { guide: string; frontend: string },
+  ) {
+    const ns = scaled.metadata.namespace;
+    const trigger = this.trigger;
+    this.watch = new Sampler<BackendSample>(async () => {
+      const [d, so, lag] = await Promise.all([
+        c.get<Deployment>(["deployment", scaled.spec.scaleTargetRef.name, "-n", ns]),
+        c.get<ScaledObject>(["scaledobject", scaled.metadata.name, "-n", ns]),
+        consumerLag(monitor, trigger.stream ?? "", trigger.consumer ?? ""),
+      ]);
+      const hpa = so.status?.hpaName ? await c.get<Hpa>(["hpa", so.status.hpaName, "-n", ns]).catch(() => undefined) : undefined;
+      return {
+        replicas: d.spec.replicas ?? 0,
+        ready: d.status.readyReplicas ?? 0,
+        lag,
+        active: condition(so, "Active"),
+        fallback: condition(so, "Fallback"),
+        desired: hpa?.status.desiredReplicas,
+        average: quantity(hpa?.status.currentMetrics?.[0]?.external?.current.averageValue),
+      };
+    }, 1000);
+  }
+
+  static async open(t: Test, c: Cluster, name: string, namespace: string): Promise<KedaBackend> {
+    const scaled = await c.get<ScaledObject>(["scaledobject", name, "-n", namespace]);
+    const [client, monitor] = [await portForward(t, c, "svc/nats", "messaging", 4222), await portForward(t, c, "svc/nats", "messaging", 8222)];
+    const secret = await c.get<{ data: Record<string, string> }>(["secret", "nats-users", "-n", "messaging"]);
+    const password = (user: string) => Buffer.from(secret.data[user] ?? "", "base64").toString();
+    return new KedaBackend(c, scaled, `nats://127.0.0.1:${client}`, `http://127.0.0.1:${monitor}`, { guide: password("guide"), frontend: password("frontend") });
+  }
+
+  get trigger(): Record<string, string> {
+    return this.scaled.spec.triggers[0]?.metadata ?? {};
+  }
+  get min(): number {
+    return this.scaled.spec.minReplicaCount ?? 0;
+  }
+  get lagThreshold(): number {
+    return Number(this.trigger.lagThreshold);
+  }
+
+  /** The guide's loop, as written, with the credential flags NOTES prints for the guide user. */
+  async guideLoop(count: number, prompt: string): Promise<{ code: number; output: string }> {
+    const loop = `for i in $(seq 1 ${count}); do
+  echo "{\\"prompt\\":\\"${prompt} $i\\",\\"fastMode\\":true}" | nats pub meme.request -s "$NATS_SERVER" --user guide --password "$GUIDE_PASSWORD"
+  sleep 0.5
+done`;
+    const natsDir = dirname(toolPath("nats"));
+    const result = await runCommand("bash", ["-c", loop], { PATH: `${natsDir}:${process.env.PATH ?? ""}`, NATS_SERVER: this.client, GUIDE_PASSWORD: this.passwords.guide }, undefined, count * 10_000);
+    return { code: result.code, output: `${result.stdout}${result.stderr}`.trim() };
+  }
+
+  /** A connection as the guide user (who may only publish requests) or the frontend user (who may also read results). */
+  user(name: "guide" | "frontend"): Promise<NatsConnection> {
+    return connect({ servers: this.client, user: name, pass: this.passwords[name], name: `real-node test (${name})` });
+  }
+
+  /** Collects the results published on meme.response.> from now on, with the time each arrived. */
+  async results(): Promise<{ got: Map<string, Result & { at: number }>; close: () => Promise<void> }> {
+    const nc = await this.user("frontend");
+    const got = new Map<string, Result & { at: number }>();
+    const sub = nc.subscribe("meme.response.>", {
+      callback: (error, msg) => {
+        if (error) return;
+        const result = msg.json<Result>();
+        if (result.status === "done" || result.status === "failed") got.set(result.id, { ...result, at: this.watch.now() });
+      },
+    });
+    await nc.flush();
+    return {
+      got,
+      close: async () => {
+        sub.unsubscribe();
+        await nc.close();
+      },
+    };
+  }
+
+  /** The first sample since `from` (seconds) for which `done` holds, waiting up to `seconds` for it. */
+  since(from: number, done: (s: Sampled<BackendSample>) => boolean, seconds: number): Promise<Sampled<BackendSample> | undefined> {
+    const seen = this.watch.samples.find((s) => s.at >= from && done(s));
+    return seen ? Promise.resolve(seen) : this.watch.until((s) => s.at >= from && done(s), seconds);
+  }
+
+  /** Waits for the backend to rest at its fewest replicas with an empty queue. */
+  rest(seconds: number): Promise<Sampled<BackendSample> | undefined> {
+    return this.watch.until((s) => s.replicas === this.min && s.lag === 0, seconds);
+  }
+
+  /** `helm upgrade --reuse-values` with `sets`; resolves to whether it succeeded, with its error. */
+  async upgrade(release: string, chart: string, sets: string[]): Promise<{ ok: boolean; error: string }> {
+    const result = await this.c.helm("helm3", ["upgrade", release, chart, "-n", this.scaled.metadata.namespace, "--reuse-values", "--wait", "--timeout", "5m", ...sets.flatMap((s) => ["--set", s])]);
+    return { ok: result.code === 0, error: result.stderr.trim() };
+  }
+
+  /** The backend's pods now, oldest first. */
+  async pods(): Promise<Pod[]> {
+    const d = await this.c.get<Deployment>(["deployment", this.scaled.spec.scaleTargetRef.name, "-n", this.scaled.metadata.namespace]);
+    const selector = Object.entries(d.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
+    const pods = (await this.c.get<{ items: Pod[] }>(["pods", "-n", this.scaled.metadata.namespace, "-l", selector])).items;
+    return pods.sort((a, b) => Date.parse(a.metadata.creationTimestamp) - Date.parse(b.metadata.creationTimestamp));
+  }
+
+  /** A worker pod's "worker started" log line: when (ms since the epoch) and where its start went. */
+  async started(pod: string): Promise<{ time: number; startupMs: Record<string, number> } | undefined> {
+    const logs = await this.c.kubectl(["logs", pod, "-n", this.scaled.metadata.namespace]);
+    for (const line of logs.stdout.split("\n")) {
+      if (!line.includes('"worker started"')) continue;
+      const entry = JSON.parse(line) as { time: string; startupMs?: Record<string, number> };
+      return { time: Date.parse(entry.time), startupMs: entry.startupMs ?? {} };
+    }
+    return undefined;
+  }
+
+  /** Each change of the replica count with the lag the HPA read before it: ceil(lag / lagThreshold). */
+  steps(from: number, to = Infinity): string[] {
+    const samples = this.watch.samples.filter((s) => s.at >= from && s.at <= to);
+    const lines: string[] = [];
+    for (let i = 1; i < samples.length; i++) {
+      const [before, after] = [samples[i - 1] as Sampled<BackendSample>, samples[i] as Sampled<BackendSample>];
+      if (before.replicas === after.replicas) continue;
+      const lag = Math.max(...samples.slice(Math.max(0, i - 8), i + 1).map((s) => (Number.isNaN(s.lag) ? 0 : s.lag)));
+      const why =
+        before.replicas === 0
+          ? `lag ${before.lag} > activationLagThreshold ${this.trigger.activationLagThreshold}: KEDA activates`
+          : after.replicas === 0
+            ? "not active for the cooldown: KEDA scales to zero"
+            : after.fallback
+              ? "fallback: the lag cannot be read"
+              : Math.ceil(lag / this.lagThreshold) < after.replicas
+                ? `lag up to ${lag} / lagThreshold ${this.lagThreshold} asks for ${Math.ceil(lag / this.lagThreshold)}, but the HPA keeps the highest recommendation of its scale-down window (300 s unless the behavior says otherwise): ${after.desired ?? "?"}`
+                : `lag up to ${lag} in the last reads / lagThreshold ${this.lagThreshold} = ${Math.ceil(lag / this.lagThreshold)} (HPA desired ${after.desired ?? "?"}, max ${this.scaled.spec.maxReplicaCount})`;
+      lines.push(`${after.at.toFixed(0)} s: ${before.replicas} → ${after.replicas} (${why})`);
+    }
+    return lines;
+  }
+
+  /** The whole run as CSV and SVG; returns the files' names. */
+  draw(file: string): string[] {
+    mkdirSync(artifacts, { recursive: true });
+    const samples = this.watch.samples;
+    const csv = ["seconds,replicas,ready,lag,active,fallback,hpa_desired", ...samples.map((s) => `${s.at.toFixed(1)},${s.replicas},${s.ready},${Number.isNaN(s.lag) ? "" : s.lag},${s.active ? 1 : 0},${s.fallback ? 1 : 0},${s.desired ?? ""}`)];
+    writeFileSync(join(artifacts, `${file}.csv`), `${csv.join("\n")}\n`);
+    writeFileSync(
+      join(artifacts, `${file}.svg`),
+      stepChart(
+        `Backend workers under KEDA on the real node (lagThreshold ${this.lagThreshold}, polling ${this.scaled.spec.pollingInterval} s, cooldown ${this.scaled.spec.cooldownPeriod} s)`,
+        [
+          { name: "replicas (Deployment spec)", colour: "#1f6feb", points: samples.map((s) => [s.at, s.replicas]) },
+          { name: "ready workers", colour: "#1a7f37", points: samples.map((s) => [s.at, s.ready]) },
+          { name: "consumer lag", colour: "#d1242f", right: true, points: samples.filter((s) => !Number.isNaN(s.lag)).map((s) => [s.at, s.lag]) },
+        ],
+        this.watch.marks,
+        { left: "replicas", right: "messages" },
+      ),
+    );
+    return [`${file}.csv`, `${file}.svg`];
+  }
+}
+
+/**
+ * The guide's test: from rest at zero, its `nats pub` loop (20 messages half a second apart) wakes
+ * the backend on the first message, KEDA's HPA scales real worker pods on the lag, every meme is done,
+ * and after the cooldown the backend is back at zero. Prints `kubectl get scaledobject` and the
+ * consumer as /jsz shows it.
+ */
+export async function guideLoopWakesBackend(t: Test, k: KedaBackend, c: Cluster): Promise<void> {
+  const { cooldownPeriod, pollingInterval } = k.scaled.spec;
+  const rest = await k.rest(cooldownPeriod + 120);
+  if (!t.ok(rest, `the backend rests at ${k.min} replicas with an empty queue`)) return;
+  const results = await k.results();
+  try {
+    const count = 20;
+    const start = k.watch.mark("nats pub loop starts");
+    const loop = await k.guideLoop(count, "Test meme");
+    const end = k.watch.mark("loop ends");
+    t.equal(loop.code, 0, `the guide's loop: ${count} × nats pub meme.request as the guide user, through port-forward, in ${(end - start).toFixed(1)} s${loop.code === 0 ? "" : `: ${loop.output}`}`);
+    const woke = await k.since(start, (s) => s.replicas >= 1, pollingInterval + 30);
+    t.ok(woke, `KEDA woke the backend ${woke ? `${(woke.at - start).toFixed(1)} s after the first message (polling every ${pollingInterval} s)` : "not at all"}`);
+    for (const deadline = Date.now() + 120_000; [...results.got.values()].filter((r) => r.prompt?.startsWith("Test meme")).length < count && Date.now() < deadline; ) await sleep(500);
+    const mine = [...results.got.values()].filter((r) => r.prompt?.startsWith("Test meme"));
+    const done = mine.filter((r) => r.status === "done");
+    t.equal(done.length, count, `all ${count} memes are done (${mine.length} results, the last ${Math.max(0, ...mine.map((r) => r.at - start)).toFixed(1)} s after the first message)`);
+    const got = await c.kubectl(["get", "scaledobject", "-n", k.scaled.metadata.namespace]);
+    t.comment(`kubectl get scaledobject -n ${k.scaled.metadata.namespace}:\n${got.stdout.trim()}`);
+    const jsz = (await (await fetch(`${k.monitor}/jsz?consumers=true`)).json()) as Jsz;
+    const consumer = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).flatMap((s) => s.consumer_detail ?? [])[0];
+    t.comment(`/jsz through port-forward on 8222: ${JSON.stringify(consumer)}`);
+    k.watch.mark("all done");
+    const back = await k.rest(cooldownPeriod + 2 * pollingInterval + 60);
+    const lastLag = k.watch.samples.filter((s) => s.at >= start && s.lag > 0).at(-1)?.at ?? start;
+    t.ok(back, `back to ${k.min} replicas ${back ? `${(back.at - lastLag).toFixed(0)} s after the last read of a lag above 0 (cooldown ${cooldownPeriod} s, polling every ${pollingInterval} s)` : "not within the cooldown and two polls"}`);
+    if (back) k.watch.mark(`back to ${k.min}`);
+    const peak = Math.max(...k.watch.samples.filter((s) => s.at >= start).map((s) => s.replicas));
+    t.ok(peak <= k.scaled.spec.maxReplicaCount, `never above maxReplicaCount (peak ${peak})`);
+    t.comment(`steps:\n${k.steps(start).join("\n")}`);
+  } finally {
+    await results.close();
+  }
+}
+
+/**
+ * Activation as KEDA's own nats-jetstream tests check it: with the guide's literal
+ * activationLagThreshold 1 (set by `--set`), one message leaves the backend asleep for 60 s, since
+ * KEDA activates only when the lag is strictly greater; with the demo's 0 the same message wakes it.
+ */
+export async function activationThreshold(t: Test, k: KedaBackend, release: string, chart: string): Promise<void> {
+  const { cooldownPeriod, pollingInterval } = k.scaled.spec;
+  const key = "backend.autoscaling.keda.activationLagThreshold";
+  const demo = k.trigger.activationLagThreshold ?? "0";
+  if (!t.ok(await k.rest(cooldownPeriod + 120), `the backend rests at ${k.min} replicas`)) return;
+  const guide = await k.upgrade(release, chart, [`${key}=1`]);
+  if (!t.ok(guide.ok, `helm upgrade --reuse-values --set ${key}=1 (the guide's value)${guide.ok ? "" : `: ${guide.error}`}`)) return;
+  // The operator rebuilds its scaler when the ScaledObject changes; two polls and the new threshold is the one read.
+  await sleep(2 * pollingInterval * 1000);
+  const results = await k.results();
+  try {
+    const nc = await k.user("guide");
+    nc.publish("meme.request", JSON.stringify({ prompt: "one message, below activation", fastMode: true }));
+    await nc.flush();
+    await nc.close();
+    const sent = k.watch.mark("1 message, activation 1");
+    await sleep(60_000);
+    const held = k.watch.samples.filter((s) => s.at >= sent);
+    t.ok(held.length > 30 && held.every((s) => s.replicas === 0), `for 60 s the backend stayed at 0 (${held.length} reads, highest ${Math.max(...held.map((s) => s.replicas))})`);
+    t.ok(held.slice(5).every((s) => s.lag === 1 && !s.active), "the lag was 1, not above the threshold 1: KEDA never called the ScaledObject active");
+    const reverted = k.watch.mark(`activation ${demo}`);
+    const back = await k.upgrade(release, chart, [`${key}=${demo}`]);
+    const upgraded = k.watch.now();
+    t.ok(back.ok, `helm upgrade --reuse-values --set ${key}=${demo} (the demo's value, ${(upgraded - reverted).toFixed(0)} s with its hook Job)${back.ok ? "" : `: ${back.error}`}`);
+    const woke = await k.since(reverted, (s) => s.replicas >= 1, pollingInterval + 30);
+    t.ok(woke, `the same message wakes the backend ${woke ? `${(woke.at - reverted).toFixed(1)} s after the upgrade began` : "not at all"}`);
+    for (const deadline = Date.now() + 60_000; results.got.size === 0 && Date.now() < deadline; ) await sleep(500);
+    t.equal([...results.got.values()].find((r) => r.prompt === "one message, below activation")?.status, "done", "and its meme is done");
+  } finally {
+    await results.close();
+  }
+}
+
+/**
+ * A burst from zero, and where the time to its first result goes: KEDA's poll, the pod's scheduling
+ * and sandbox, the container's start, Node's start and the worker's connects (from its own log), the
+ * first render. Figures, not assertions; the goal is the polling interval + 3 s.
+ */
+export async function burstFromZero(t: Test, k: KedaBackend, count: number, fastMode: boolean): Promise<void> {
+  const { cooldownPeriod, pollingInterval, maxReplicaCount } = k.scaled.spec;
+  if (!t.ok(await k.rest(cooldownPeriod + 120), `the backend rests at ${k.min} replicas`)) return;
+  const before = new Set((await k.pods()).map((p) => p.metadata.name));
+  const results = await k.results();
+  try {
+    const nc = await k.user("guide");
+    const first = Date.now();
+    const start = k.watch.mark(`${count} messages${fastMode ? " (fast mode)" : ""}`);
+    for (let i = 0; i < count; i++) nc.publish("meme.request", JSON.stringify({ prompt: `burst ${i}`, fastMode }));
+    await nc.flush();
+    await nc.close();
+    for (const deadline = Date.now() + 180_000; [...results.got.values()].filter((r) => r.prompt?.startsWith("burst ")).length < count && Date.now() < deadline; ) await sleep(250);
+    const mine = [...results.got.values()].filter((r) => r.prompt?.startsWith("burst ")).sort((a, b) => a.at - b.at);
+    t.equal(mine.filter((r) => r.status === "done").length, count, `all ${count} memes of the burst are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message`);
+    const peak = k.watch.samples.filter((s) => s.at >= start).reduce((a, s) => (s.replicas > a.replicas ? s : a), { replicas: 0, at: start, lag: 0 });
+    t.ok(peak.replicas >= 1 && peak.replicas <= Math.min(maxReplicaCount, Math.ceil(count / k.lagThreshold)), `the workers rose to ${peak.replicas}, never above ceil(${count} / ${k.lagThreshold}) = ${Math.ceil(count / k.lagThreshold)}`);
+    t.comment(`steps:\n${k.steps(start).join("\n")}`);
+
+    // Where the time to the first result went.
+    const woke = k.watch.samples.find((s) => s.at >= start && s.replicas >= 1);
+    const pod = (await k.pods()).find((p) => !before.has(p.metadata.name));
+    const firstResult = mine[0];
+    if (!t.ok(woke && pod && firstResult, `the first worker pod: ${pod?.metadata.name}`) || !woke || !pod || !firstResult) return;
+    const at = (ms: number) => (ms - first) / 1000;
+    const stamp = (type: string) => at(Date.parse(pod.status.conditions?.find((c) => c.type === type && c.status === "True")?.lastTransitionTime ?? ""));
+    const log = await k.started(pod.metadata.name);
+    const ms = log?.startupMs ?? {};
+    const phases = ["modules", "nats", "redis", "consumer"].map((p) => (ms[p] ?? Number.NaN) / 1000);
+    // The worker's log is stamped to the millisecond: its process began the phases' sum before "worker started".
+    const workerUp = log ? at(log.time) : Number.NaN;
+    const processStart = workerUp - phases.reduce((a, b) => a + b, 0);
+    const rows: [string, number][] = [
+      [`KEDA's poll (every ${pollingInterval} s) sets replicas 0 → 1 (read every 1 s)`, woke.at - start],
+      ["the pod made and scheduled, its sandbox and container started", processStart - (woke.at - start)],
+      ["Node starts and loads the worker's modules", phases[0] as number],
+      ["NATS connect and the queue's check", phases[1] as number],
+      ["Redis connect", phases[2] as number],
+      ["the consumer's first pull opens", phases[3] as number],
+      [`the first meme: fetch, render (${firstResult.renderMs ?? "?"} ms), store, publish`, firstResult.at - start - workerUp],
+    ];
+    const total = firstResult.at - start;
+    const cell = (s: number) => (Number.isFinite(s) ? s.toFixed(2) : "?");
+    t.comment(
+      [
+        `from the first of ${count} messages, in s:`,
+        ...rows.map(([what, s]) => `  ${what.padEnd(66)} ${cell(s)}`),
+        `  ${"first result".padEnd(66)} ${cell(total)}  (goal: polling ${pollingInterval} s + 3 s = ${pollingInterval + 3} s)`,
+        `  the pod's own stamps (to the second): created ${cell(at(Date.parse(pod.metadata.creationTimestamp)))}, scheduled ${cell(stamp("PodScheduled"))}, Ready ${cell(stamp("Ready"))} (its readiness probe's period decides)`,
+      ].join("\n"),
+    );
+  } finally {
+    await results.close();
+  }
+}
+
+/**
+ * The fallback: the trigger pointed at a consumer that does not exist, KEDA's reads fail, and once
+ * more than failureThreshold have failed the backend goes to the fallback replicas (not to max, not
+ * stuck where it was); the trigger put back, KEDA reads the lag again. It starts from an awake
+ * backend: the fallback acts through KEDA's HPA, which stands still at 0.
+ */
+export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Cluster): Promise<void> {
+  const { pollingInterval, fallback, maxReplicaCount } = k.scaled.spec;
+  // The HPA stands still at 0 replicas, and the fallback acts through it: the backend must be awake.
+  if (!t.ok(await k.watch.until((s) => s.replicas >= 1, 60), "the backend is awake")) return;
+  if (!t.ok(fallback, `the ScaledObject has a fallback: ${JSON.stringify(fallback)}`) || !fallback) return;
+  const ns = k.scaled.metadata.namespace;
+  const patch = (consumer: string) => c.kubectl(["patch", "scaledobject", k.scaled.metadata.name, "-n", ns, "--type", "json", "-p", JSON.stringify([{ op: "replace", path: "/spec/triggers/0/metadata/consumer", value: consumer }])]);
+  const from = k.watch.last()?.replicas ?? 0;
+  const patched = await patch("no-such-consumer");
+  if (!t.equal(patched.code, 0, `the trigger now reads the consumer no-such-consumer${patched.code === 0 ? "" : `: ${patched.stderr.trim()}`}`)) return;
+  const broke = k.watch.mark("trigger → missing consumer");
+  try {
+    // KEDA counts a failure each time the HPA asks for the metric (every 15 s, its sync period) and
+    // answers with the fallback once the count passes failureThreshold.
+    const bound = (fallback.failureThreshold + 2) * 15 + 30;
+    const fell = await k.watch.until((s) => s.at >= broke && s.replicas === fallback.replicas, bound);
+    t.ok(fell, `from ${from} the backend went to the fallback's ${fallback.replicas} replicas ${fell ? `${(fell.at - broke).toFixed(0)} s after the trigger broke` : "not"} (more than ${fallback.failureThreshold} failed reads, one per HPA sync; bound ${bound} s)`);
+    const so = await c.get<ScaledObject>(["scaledobject", k.scaled.metadata.name, "-n", ns]);
+    const shown = (type: string) => so.status?.conditions?.find((x) => x.type === type);
+    t.equal(shown("Fallback")?.status, "True", `ScaledObject condition Fallback: ${shown("Fallback")?.status} (${shown("Fallback")?.message ?? shown("Fallback")?.reason ?? ""})`);
+    t.comment(`Ready: ${shown("Ready")?.status} (${shown("Ready")?.message ?? ""})`);
+    await sleep(3 * pollingInterval * 1000);
+    const after = k.watch.samples.filter((s) => s.at >= (fell?.at ?? broke));
+    t.ok(after.every((s) => s.replicas === fallback.replicas), `it stays there while the reads fail (${after.length} reads, never ${maxReplicaCount})`);
+  } finally {
+    const restored = await patch(k.trigger.consumer ?? "");
+    t.equal(restored.code, 0, `the trigger reads ${k.trigger.consumer} again`);
+    k.watch.mark("trigger restored");
+  }
+  const healthy = await k.watch.until((s) => !s.fallback && !Number.isNaN(s.lag), 3 * pollingInterval + 30);
+  t.ok(healthy, "KEDA leaves the fallback once it reads the lag again");
+}
