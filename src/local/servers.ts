@@ -169,9 +169,16 @@ export interface NatsAuth {
   observer?: string;
 }
 
+/** A random password of 24 letters and digits: it is printed in commands, so never one a CLI could take for a flag. */
+export function randomPassword(): string {
+  let letters = "";
+  while (letters.length < 24) letters += randomBytes(24).toString("base64url").replace(/[-_]/g, "");
+  return letters.slice(0, 24);
+}
+
 /** Passwords for every tier user: random, one each, or `shared` for all (a test's processes share one env). */
 export function natsPasswords(shared?: string): Record<NatsRole, string> {
-  return Object.fromEntries(natsRoles.map((role) => [role, shared ?? randomBytes(18).toString("base64url")])) as Record<NatsRole, string>;
+  return Object.fromEntries(natsRoles.map((role) => [role, shared ?? randomPassword()])) as Record<NatsRole, string>;
 }
 
 export class NatsServer extends Managed {

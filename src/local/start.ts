@@ -3,12 +3,11 @@
 // when they answer (NATS with JetStream); otherwise it starts its own on free
 // ports in a temp folder, or says how to get them.
 import { Redis } from "ioredis";
-import { randomBytes } from "node:crypto";
 import { readEnv } from "../shared/env.js";
 import { connectJetStream, credentialsOf, NatsUnavailableError, type NatsCredentials } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
-import { binaryOnPath, freePort, natsPasswords, NatsServer, RedisServer } from "./servers.js";
+import { binaryOnPath, freePort, natsPasswords, NatsServer, randomPassword, RedisServer } from "./servers.js";
 import { untilStopSignal } from "../shared/signals.js";
 
 const variables = commandVariables.start;
@@ -67,7 +66,7 @@ export async function startLocal(env: NodeJS.ProcessEnv, say: Say) {
     const redisIssue = await redisProblem(v.REDIS_URL, v.REDIS_PASSWORD);
     if (redisIssue) {
       binaryOnPath("redis-server", "apt-get install redis-server (or set REDIS_URL to a running Redis)");
-      const server = await RedisServer.create({ password: randomBytes(18).toString("base64url") });
+      const server = await RedisServer.create({ password: randomPassword() });
       own.push(server);
       await server.start();
       childEnv.REDIS_URL = server.url;

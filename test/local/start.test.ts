@@ -7,6 +7,7 @@ import { startLocal } from "../../src/local/start.js";
 import { readEvents } from "../../src/load/events.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 import { freePort, startNats } from "../harness/servers.js";
+import { natsPasswords } from "../../src/local/servers.js";
 
 async function memeThrough(port: number): Promise<Record<string, unknown>> {
   const created = await fetch(`http://127.0.0.1:${port}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "npm start | just works", fastMode: true }) });
@@ -96,4 +97,11 @@ t.test("a NATS without JetStream is not usable and is said so; running servers a
   );
   t.teardown(() => second.stop());
   t.equal(again[0], `using NATS at ${withJs.url}`);
+});
+
+t.test("the passwords it prints are letters and digits: none can be read as a flag of the command it is printed in", async (t) => {
+  const drawn = Array.from({ length: 200 }, () => Object.values(natsPasswords())).flat();
+  const odd = drawn.filter((p) => !/^[A-Za-z0-9]{24}$/.test(p));
+  t.same(odd, [], `${drawn.length} passwords drawn`);
+  t.equal(new Set(drawn).size, drawn.length, "no two alike");
 });
