@@ -17,12 +17,12 @@ import { repoPath } from "../../generator/schema.js";
 import { waitReady } from "../../src/local/servers.js";
 import { freePort, startNats, startRedis } from "../harness/servers.js";
 import { apis, Cluster, parse, profileArgs, release, succeeded, type Ref, withCrds } from "./cluster.js";
+import { consumerLag } from "./jsz.js";
 import { stepChart } from "./plot.js";
 
 type Env = { name: string; value?: string }[];
 type Workload = Ref & { spec: { replicas?: number; template: { spec: { containers: { env?: Env }[] } } }; status: { readyReplicas?: number } };
 type ScaledObject = Ref & { spec: { scaleTargetRef: { name: string }; minReplicaCount: number; maxReplicaCount: number; cooldownPeriod: number; pollingInterval: number; triggers: { metadata: Record<string, string> }[] }; status?: { conditions?: { type: string; status: string }[]; hpaName?: string } };
-type Jsz = { account_details?: { stream_detail?: { name: string; consumer_detail?: { name: string; num_pending: number; num_ack_pending: number }[] }[] }[] };
 
 const requests = 40;
 const artifacts = repoPath(".artifacts/e2e");
@@ -96,11 +96,7 @@ async function suite(crds: string): Promise<void> {
 
   const deploymentPath = `/apis/apps/v1/namespaces/${appNamespace}/deployments/${backend.metadata.name}`;
   const replicas = async () => (await cluster.plane.api<Workload>(deploymentPath)).spec.replicas ?? 0;
-  const lag = async () => {
-    const jsz = (await (await fetch(`http://${nats.monitoringEndpoint}/jsz?consumers=true`)).json()) as Jsz;
-    const consumer = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((s) => s.name === trigger.stream)?.consumer_detail?.find((c) => c.name === trigger.consumer);
-    return consumer ? consumer.num_pending + consumer.num_ack_pending : Number.NaN;
-  };
+  const lag = () => consumerLag(`http://${nats.monitoringEndpoint}`, trigger.stream ?? "", trigger.consumer ?? "");
 
   await t.test(`${requests} requests: KEDA wakes the backend, scales it to ${expected}, and back to ${scaled.spec.minReplicaCount} once workers drain the queue`, async (t) => {
     const idle = Date.now() + 90_000;

@@ -240,17 +240,15 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
     return request && { pod: pod.metadata.uid, request, usage: pair(used), target: pair(rec?.target), lower: pair(rec?.lowerBound), upper: pair(rec?.upperBound) };
   }, 2000);
   const { samples, marks } = watch;
-  const mark = (label: string) => watch.mark(label);
-  const waitFor = (done: (s: VpaSample) => boolean, seconds: number) => watch.until(done, seconds);
   let stopUpdater: (() => Promise<void>) | undefined;
   try {
-    const first = await waitFor((s) => s.target !== undefined, 120);
+    const first = await watch.until((s) => s.target !== undefined, 120);
     t.ok(first, `a first recommendation ${first?.at.toFixed(0)} s in: target ${show(first?.target)} (requests ${show(first?.request)})`);
 
     const port = await portForward(t, c, "svc/redis", ns, 6379);
-    const benchStart = mark("redis-benchmark starts");
+    const benchStart = watch.mark("redis-benchmark starts");
     const bench = await run("redis-benchmark", ["-h", "127.0.0.1", "-p", String(port), "-a", password, "-n", String(options.requests), "-c", "50", "-q"], 900_000);
-    const benchEnd = mark("redis-benchmark ends");
+    const benchEnd = watch.mark("redis-benchmark ends");
     const rates = benchmarkRates(bench.stdout);
     const shown = Object.entries(rates).map(([test, rate]) => `${test} ${Math.round(rate)}/s`);
     t.ok(bench.code === 0 && shown.length > 0, `redis-benchmark -n ${options.requests} -c 50 through port-forward in ${(benchEnd - benchStart).toFixed(0)} s: ${shown.join(", ") || bench.stderr.trim() || bench.stdout.trim()}`);
@@ -260,7 +258,7 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
     const before = samples.filter((s) => s.at <= benchStart).at(-1);
     const rose = (s: VpaSample) => !!(s.target && s.upper && before?.target && before.upper && (s.target.cpu > before.target.cpu || s.upper.cpu > before.upper.cpu));
     const bound = 2 * options.intervalSeconds + 30;
-    const fresh = await waitFor((s) => s.at > benchStart && rose(s), bound);
+    const fresh = await watch.until(rose, bound, benchStart);
     const describe = await c.kubectl(["describe", "vpa", name, "-n", ns]);
     t.comment(`kubectl describe vpa ${name} -n ${ns} (its recommendation):\n${describe.stdout.slice(describe.stdout.indexOf("Recommendation:")).trim()}`);
     const moved = fresh ? Math.max(0, fresh.at - benchEnd) : undefined;
@@ -273,19 +271,19 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
 
     // The updater, and memes through the frontend while it acts.
     const redis = fresh.pod;
-    const out = await waitFor(outside, 60);
+    const out = await watch.until(outside, 60);
     const traffic = options.during();
     stopUpdater = await options.startUpdater();
-    mark("updater starts");
-    let replaced = await waitFor((s) => s.pod !== redis, 6 * options.intervalSeconds + 60);
+    watch.mark("updater starts");
+    let replaced = await watch.until((s) => s.pod !== redis, 6 * options.intervalSeconds + 60);
     if (out) {
       t.ok(replaced, `requests ${show(out.request)} lay outside the bounds ${show(out.lower)} … ${show(out.upper)}: the updater evicted ${podName} (${replaced ? `${(replaced.at - (marks.at(-1)?.at ?? 0)).toFixed(0)} s after it started` : "not"})`);
     } else {
       t.comment(`requests ${show(samples.at(-1)?.request)} lie inside the bounds ${show(samples.at(-1)?.lower)} … ${show(samples.at(-1)?.upper)}: the updater leaves ${podName} alone, so the test deletes it`);
       await c.kubectl(["delete", "pod", podName, "-n", ns, "--wait=false"]);
-      replaced = await waitFor((s) => s.pod !== redis, 120);
+      replaced = await watch.until((s) => s.pod !== redis, 120);
     }
-    if (replaced) mark(`${podName} recreated`);
+    if (replaced) watch.mark(`${podName} recreated`);
     const evictions = await c.kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.name=${podName},reason=EvictedByVPA`, "-o", "jsonpath={.items[*].message}"]);
     if (out) t.match(evictions.stdout, /VPA/i, `the event the updater left: ${evictions.stdout.trim()}`);
     let pod: RedisPod | undefined;
@@ -293,7 +291,7 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
       pod = await c.get<RedisPod>(["pod", podName, "-n", ns]).catch(() => undefined);
       await sleep(1000);
     }
-    mark(`${podName} Ready`);
+    watch.mark(`${podName} Ready`);
     const requests = pair(pod?.spec.containers.find((x) => x.name === container)?.resources.requests);
     // What the admission controller wrote is the target at the pod's creation.
     const created = (Date.parse(pod?.metadata.creationTimestamp ?? "") - watch.t0) / 1000;

@@ -10,6 +10,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Test } from "tap";
 import type { Cluster } from "../e2e/cluster.js";
 import { runCommand } from "../e2e/controlplane.js";
+import { consumerLag, consumerOf } from "../e2e/jsz.js";
 import { stepChart } from "../e2e/plot.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 import { artifacts } from "./autoscalers.js";
@@ -29,15 +30,10 @@ type Pod = {
   metadata: { name: string; creationTimestamp: string };
   status: { conditions?: Condition[]; containerStatuses?: { state?: { running?: { startedAt: string } } }[] };
 };
-type Jsz = { account_details?: { stream_detail?: { name: string; consumer_detail?: { name: string; num_pending: number; num_ack_pending: number }[] }[] }[] };
 type Result = { id: string; status: string; prompt?: string; renderMs?: number; error?: string };
-
-/** num_pending + num_ack_pending of the consumer, as KEDA's nats-jetstream scaler counts the lag; NaN when the consumer is not listed. */
-export async function consumerLag(monitor: string, stream: string, consumer: string): Promise<number> {
-  const jsz = (await (await fetch(`${monitor}/jsz?consumers=true`, { signal: AbortSignal.timeout(5000) })).json()) as Jsz;
-  const found = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((s) => s.name === stream)?.consumer_detail?.find((c) => c.name === consumer);
-  return found ? found.num_pending + found.num_ack_pending : Number.NaN;
-}
+type Arrived = Result & { at: number };
+/** The results that arrived: those whose prompt begins with a prefix, first come first; `wait` until `count` have, or `seconds` pass. */
+type Results = { of: (prefix: string) => Arrived[]; wait: (prefix: string, count: number, seconds: number) => Promise<Arrived[]>; close: () => Promise<void> };
 
 /** What the sampler reads every second: the Deployment KEDA scales, the lag, KEDA's conditions and its HPA. */
 interface BackendSample {
@@ -123,7 +119,7 @@ done`;
   }
 
   /** Collects the results published on meme.response.> from now on, with the time each arrived. */
-  async results(): Promise<{ got: Map<string, Result & { at: number }>; close: () => Promise<void> }> {
+  async results(): Promise<Results> {
     const nc = await this.user("frontend");
     const got = new Map<string, Result & { at: number }>();
     const sub = nc.subscribe("meme.response.>", {
@@ -134,19 +130,18 @@ done`;
       },
     });
     await nc.flush();
+    const of = (prefix: string) => [...got.values()].filter((r) => r.prompt?.startsWith(prefix)).sort((a, b) => a.at - b.at);
     return {
-      got,
+      of,
+      wait: async (prefix, count, seconds) => {
+        for (const deadline = Date.now() + seconds * 1000; of(prefix).length < count && Date.now() < deadline; ) await sleep(250);
+        return of(prefix);
+      },
       close: async () => {
         sub.unsubscribe();
         await nc.close();
       },
     };
-  }
-
-  /** The first sample since `from` (seconds) for which `done` holds, waiting up to `seconds` for it. */
-  since(from: number, done: (s: Sampled<BackendSample>) => boolean, seconds: number): Promise<Sampled<BackendSample> | undefined> {
-    const seen = this.watch.samples.find((s) => s.at >= from && done(s));
-    return seen ? Promise.resolve(seen) : this.watch.until((s) => s.at >= from && done(s), seconds);
   }
 
   /** Waits for the backend to rest at its fewest replicas with an empty queue. */
@@ -242,16 +237,14 @@ export async function guideLoopWakesBackend(t: Test, k: KedaBackend, c: Cluster)
     const loop = await k.guideLoop(count, "Test meme");
     const end = k.watch.mark("loop ends");
     t.equal(loop.code, 0, `the guide's loop: ${count} × nats pub meme.request as the guide user, through port-forward, in ${(end - start).toFixed(1)} s${loop.code === 0 ? "" : `: ${loop.output}`}`);
-    const woke = await k.since(start, (s) => s.replicas >= 1, pollingInterval + 30);
+    const woke = await k.watch.until((s) => s.replicas >= 1, pollingInterval + 30, start);
     t.ok(woke, `KEDA woke the backend ${woke ? `${(woke.at - start).toFixed(1)} s after the first message (polling every ${pollingInterval} s)` : "not at all"}`);
-    for (const deadline = Date.now() + 120_000; [...results.got.values()].filter((r) => r.prompt?.startsWith("Test meme")).length < count && Date.now() < deadline; ) await sleep(500);
-    const mine = [...results.got.values()].filter((r) => r.prompt?.startsWith("Test meme"));
+    const mine = await results.wait("Test meme", count, 120);
     const done = mine.filter((r) => r.status === "done");
     t.equal(done.length, count, `all ${count} memes are done (${mine.length} results, the last ${Math.max(0, ...mine.map((r) => r.at - start)).toFixed(1)} s after the first message)`);
     const got = await c.kubectl(["get", "scaledobject", "-n", k.scaled.metadata.namespace]);
     t.comment(`kubectl get scaledobject -n ${k.scaled.metadata.namespace}:\n${got.stdout.trim()}`);
-    const jsz = (await (await fetch(`${k.monitor}/jsz?consumers=true`)).json()) as Jsz;
-    const consumer = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).flatMap((s) => s.consumer_detail ?? [])[0];
+    const consumer = await consumerOf(k.monitor, k.trigger.stream ?? "", k.trigger.consumer ?? "");
     t.comment(`/jsz through port-forward on 8222: ${JSON.stringify(consumer)}`);
     k.watch.mark("all done");
     const back = await k.rest(cooldownPeriod + 2 * pollingInterval + 60);
@@ -295,10 +288,10 @@ export async function activationThreshold(t: Test, k: KedaBackend, release: stri
     const back = await k.upgrade(release, chart, [`${key}=${demo}`]);
     const upgraded = k.watch.now();
     t.ok(back.ok, `helm upgrade --reuse-values --set ${key}=${demo} (the demo's value, ${(upgraded - reverted).toFixed(0)} s with its hook Job)${back.ok ? "" : `: ${back.error}`}`);
-    const woke = await k.since(reverted, (s) => s.replicas >= 1, pollingInterval + 30);
+    const woke = await k.watch.until((s) => s.replicas >= 1, pollingInterval + 30, reverted);
     t.ok(woke, `the same message wakes the backend ${woke ? `${(woke.at - reverted).toFixed(1)} s after the upgrade began` : "not at all"}`);
-    for (const deadline = Date.now() + 60_000; results.got.size === 0 && Date.now() < deadline; ) await sleep(500);
-    t.equal([...results.got.values()].find((r) => r.prompt === "one message, below activation")?.status, "done", "and its meme is done");
+    const [one] = await results.wait("one message, below activation", 1, 60);
+    t.equal(one?.status, "done", "and its meme is done");
   } finally {
     await results.close();
   }
@@ -321,8 +314,7 @@ export async function burstFromZero(t: Test, k: KedaBackend, count: number, fast
     for (let i = 0; i < count; i++) nc.publish("meme.request", JSON.stringify({ prompt: `burst ${i}`, fastMode }));
     await nc.flush();
     await nc.close();
-    for (const deadline = Date.now() + 180_000; [...results.got.values()].filter((r) => r.prompt?.startsWith("burst ")).length < count && Date.now() < deadline; ) await sleep(250);
-    const mine = [...results.got.values()].filter((r) => r.prompt?.startsWith("burst ")).sort((a, b) => a.at - b.at);
+    const mine = await results.wait("burst ", count, 180);
     t.equal(mine.filter((r) => r.status === "done").length, count, `all ${count} memes of the burst are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message`);
     const peak = k.watch.samples.filter((s) => s.at >= start).reduce((a, s) => (s.replicas > a.replicas ? s : a), { replicas: 0, at: start, lag: 0 });
     t.ok(peak.replicas >= 1 && peak.replicas <= Math.min(maxReplicaCount, Math.ceil(count / k.lagThreshold)), `the workers rose to ${peak.replicas}, never above ceil(${count} / ${k.lagThreshold}) = ${Math.ceil(count / k.lagThreshold)}`);
@@ -386,7 +378,7 @@ export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Clus
     // KEDA counts a failure each time the HPA asks for the metric (every 15 s, its sync period) and
     // answers with the fallback once the count passes failureThreshold.
     const bound = (fallback.failureThreshold + 2) * 15 + 30;
-    const fell = await k.watch.until((s) => s.at >= broke && s.replicas === fallback.replicas, bound);
+    const fell = await k.watch.until((s) => s.replicas === fallback.replicas, bound, broke);
     t.ok(fell, `from ${from} the backend went to the fallback's ${fallback.replicas} replicas ${fell ? `${(fell.at - broke).toFixed(0)} s after the trigger broke` : "not"} (more than ${fallback.failureThreshold} failed reads, one per HPA sync; bound ${bound} s)`);
     const so = await c.get<ScaledObject>(["scaledobject", k.scaled.metadata.name, "-n", ns]);
     const shown = (type: string) => so.status?.conditions?.find((x) => x.type === type);

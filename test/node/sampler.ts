@@ -41,11 +41,16 @@ export class Sampler<S extends object> {
     return this.samples[this.samples.length - 1];
   }
 
-  /** The first sample, from the latest one on, for which `done` holds, within `seconds`; undefined when none came. */
-  async until(done: (s: Sampled<S>) => boolean, seconds: number): Promise<Sampled<S> | undefined> {
-    const from = Math.max(0, this.samples.length - 1);
+  /**
+   * The first sample for which `done` holds, waiting up to `seconds` for it: from the latest one on, or,
+   * given `since` (seconds since the start), from the first taken at or after that time, so a state
+   * already passed is found too. Undefined when none came.
+   */
+  async until(done: (s: Sampled<S>) => boolean, seconds: number, since?: number): Promise<Sampled<S> | undefined> {
+    const from = since === undefined ? Math.max(0, this.samples.length - 1) : this.samples.findIndex((s) => s.at >= since);
+    const start = from < 0 ? this.samples.length : from;
     for (const deadline = Date.now() + seconds * 1000; ; await sleep(250)) {
-      const found = this.samples.slice(from).find(done);
+      const found = this.samples.slice(start).find(done);
       if (found || Date.now() >= deadline) return found;
     }
   }
