@@ -426,7 +426,7 @@ export interface Values {
      */
     replicas: 1 | 3 | 5;
     /**
-     * NATS users: one per tier (frontend, worker, provisioner) with only the subjects it needs, and a guide user that may only publish requests (docs/security.md lists every grant).
+     * NATS users: one per tier (frontend, worker, provisioner) with only the subjects it needs, a guide user that may only publish requests, and an ops user that may read the stream and the consumer and move their leaders (docs/security.md lists every grant).
      */
     auth: {
       /**

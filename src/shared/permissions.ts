@@ -1,12 +1,12 @@
-// Who may do what on NATS: one user per tier, and a guide user for the guide's
-// `nats pub`. Each subject a user may publish or subscribe to is listed once,
+// Who may do what on NATS: one user per tier, a guide user for the guide's
+// `nats pub`, and an ops user for whoever runs the cluster. Each subject a user may publish or subscribe to is listed once,
 // with why it needs it; the NATS configuration of `npm start`, of the tests and
 // of the chart is rendered from this list, and the chart's docs show it.
 import { queueNames, subjects } from "./contract.js";
 
-export type NatsRole = "frontend" | "worker" | "provisioner" | "guide";
+export type NatsRole = "frontend" | "worker" | "provisioner" | "guide" | "ops";
 
-export const natsRoles: readonly NatsRole[] = ["frontend", "worker", "provisioner", "guide"];
+export const natsRoles: readonly NatsRole[] = ["frontend", "worker", "provisioner", "guide", "ops"];
 
 export interface Grant {
   subject: string;
@@ -84,6 +84,16 @@ export function permissionsFor(n: QueueNames): Record<NatsRole, RolePermissions>
     guide: {
       publish: [{ subject: n.request, why: "the guide's `nats pub` loop that wakes the backend" }],
       subscribe: [],
+    },
+    ops: {
+      publish: [
+        manager,
+        { ...streamInfo, why: "reads the stream: its messages, its replicas and which server leads it" },
+        { ...consumerInfo, why: "reads the consumer: its lag, its replicas and which server leads it" },
+        api(`STREAM.LEADER.STEPDOWN.${n.stream}`, "moves the stream's leadership to another server, before that server's maintenance"),
+        api(`CONSUMER.LEADER.STEPDOWN.${n.stream}.${n.consumer}`, "moves the consumer's leadership to another server, before that server's maintenance"),
+      ],
+      subscribe: [inbox],
     },
   };
 }

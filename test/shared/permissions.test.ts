@@ -99,7 +99,22 @@ for (const flavour of natsFlavours) {
     await settled(provisioner.nc);
     t.same(provisioner.refused, [`publish ${names.request}`], "the provisioner manages the queue and sends no requests");
 
-    for (const [role, who] of [["frontend", frontend], ["worker", worker], ["provisioner", provisioner], ["guide", guide]] as const) {
+    const ops = await as(stack, "ops", t);
+    const ojsm = await jetstreamManager(ops.nc);
+    t.equal((await ojsm.consumers.info(names.stream, names.consumer)).num_pending, 1, "the ops user reads the consumer");
+    t.equal((await ojsm.streams.info(names.stream)).config.name, names.stream, "and the stream");
+    // A single server leads alone: the server refuses the step-down itself, not the user.
+    for (const what of [`STREAM.LEADER.STEPDOWN.${names.stream}`, `CONSUMER.LEADER.STEPDOWN.${names.stream}.${names.consumer}`]) {
+      const answer = (await ops.nc.request(`$JS.API.${what}`, "", { timeout: 2000 })).json<{ error?: { description?: string } }>();
+      t.match(answer.error?.description ?? "", /clustering support required/i, `$JS.API.${what} reaches JetStream: ${answer.error?.description}`);
+    }
+    ops.nc.publish(names.request, "{}");
+    await settled(ops.nc);
+    await t.rejects(ops.nc.request(`$JS.API.CONSUMER.MSG.NEXT.${names.stream}.${names.consumer}`, JSON.stringify({ batch: 1 }), { timeout: 2000 }), /Permissions Violation/, "the ops user cannot pull");
+    await t.rejects(ojsm.streams.delete(names.stream), /Permissions Violation/, "nor delete the stream");
+    t.same(ops.refused.slice(0, 1), [`publish ${names.request}`], "nor send requests");
+
+    for (const [role, who] of [["frontend", frontend], ["worker", worker], ["provisioner", provisioner], ["guide", guide], ["ops", ops]] as const) {
       who.refused.length = 0;
       who.nc.publish(advisory, JSON.stringify({ stream_seq: 1, deliveries: 5 }));
       await settled(who.nc);
