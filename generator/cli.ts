@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { companionNames, type CompanionName } from "./companions.js";
-import { build, companionYaml, findProfile, generatedFiles, profiles, profileYaml, UsageError } from "./generate.js";
+import { build, companionSteps, companionYaml, findProfile, generatedFiles, profiles, profileYaml, UsageError } from "./generate.js";
 import { loadSchema, repoPath } from "./schema.js";
 import { ValuesError } from "./validate.js";
 
@@ -106,7 +106,10 @@ export async function run(argv: string[], io: Io = consoleIo, base = repoPath(".
       const profile = findProfile(args.profile ?? "demo");
       const { full } = build(root, profile, args.set);
       const file = args.out ?? `values-${args.for}.yaml`;
-      write(file, companionYaml(args.for as CompanionName, full), io);
+      const named = file === "-" ? `values-${args.for}.yaml` : file;
+      // On stderr, before the file: what to run, whole, also when the values go to standard output.
+      io.err(`${companionSteps(args.for as CompanionName, full, named)}\n`);
+      write(file, companionYaml(args.for as CompanionName, full, named), io);
       if (file !== "-") io.out(`wrote ${file} (${args.for} values for the ${profile.name} profile)\n`);
       return 0;
     }

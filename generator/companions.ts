@@ -3,9 +3,17 @@
 // that selectors, namespaces and labels match what our chart renders.
 import type { Values } from "./generated/values.js";
 
+/** What to do, and its commands: each one shell line, never wrapped, so a copied line is whole. */
+export interface Step {
+  why: string;
+  run: string[];
+}
+
 export interface Companion {
-  /** Header of the emitted file: what it is for and the commands that use it. */
-  header: string;
+  /** What the file is for, above its steps in its header. */
+  about: string;
+  /** The steps that use the file, in order, given the name it was written to. */
+  steps: (file: string) => Step[];
   values: Record<string, unknown>;
   /** Comments above keys, by dotted path. */
   notes: Record<string, string>;
@@ -52,12 +60,17 @@ function kubePrometheusStack(v: Values): Companion {
   const selector = Object.keys(v.monitoring.labels).length > 0 ? { matchLabels: v.monitoring.labels } : {};
   const dashboardLabel = Object.entries(v.monitoring.dashboard.labels)[0] ?? ["grafana_dashboard", "1"];
   return {
-    header:
-      `Values for kube-prometheus-stack, matching the meme-generator chart's monitoring settings.\n` +
-      `First create the Grafana admin Secret (choose your own password):\n` +
-      `kubectl create namespace ${v.monitoring.namespace}\n` +
-      `kubectl create secret generic ${grafanaSecret.name} -n ${v.monitoring.namespace} --from-literal=${grafanaSecret.userKey}=admin --from-literal=${grafanaSecret.passwordKey}='<password>'\n` +
-      `helm install prometheus prometheus-community/kube-prometheus-stack -n ${v.monitoring.namespace} -f values-kube-prometheus-stack.yaml`,
+    about: "Values for kube-prometheus-stack, matching the meme-generator chart's monitoring settings.",
+    steps: (file) => [
+      {
+        why: "First create the Grafana admin Secret, with a password of your own in place of <password>:",
+        run: [
+          `kubectl create namespace ${v.monitoring.namespace}`,
+          `kubectl create secret generic ${grafanaSecret.name} -n ${v.monitoring.namespace} --from-literal=${grafanaSecret.userKey}=admin --from-literal=${grafanaSecret.passwordKey}='<password>'`,
+        ],
+      },
+      { why: "Then install the chart with these values:", run: [`helm install prometheus prometheus-community/kube-prometheus-stack -n ${v.monitoring.namespace} -f ${file}`] },
+    ],
     values: {
       grafana: {
         admin: { existingSecret: grafanaSecret.name, userKey: grafanaSecret.userKey, passwordKey: grafanaSecret.passwordKey },
@@ -92,9 +105,8 @@ function kubePrometheusStack(v: Values): Companion {
 function redisOperator(v: Values): Companion {
   const cache = v.namespaces.cache || "<release namespace>";
   return {
-    header:
-      `Values for the opstree redis-operator chart, for the meme-generator chart's operator mode.\n` +
-      `helm install redis-operator ot-helm/redis-operator -n redis-operator --create-namespace -f values-redis-operator.yaml`,
+    about: "Values for the opstree redis-operator chart, for the meme-generator chart's operator mode.",
+    steps: (file) => [{ why: "Install the operator with these values:", run: [`helm install redis-operator ot-helm/redis-operator -n redis-operator --create-namespace -f ${file}`] }],
     values: {
       redisOperator: { watchNamespace: v.namespaces.cache, imagePullPolicy: "IfNotPresent" },
       resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },

@@ -19,9 +19,10 @@ export function wrap(text: string, width = 98): string {
 
 /**
  * Serialises `values`, putting `commentFor(path)` above each key that has one.
- * Top-level keys are separated by a blank line.
+ * Top-level keys are separated by a blank line. A header given already laid out (`wrapHeader`
+ * false) keeps its lines, each begun with a space.
  */
-export function toYaml(values: unknown, commentFor: (path: string[]) => string | undefined, header?: string): string {
+export function toYaml(values: unknown, commentFor: (path: string[]) => string | undefined, header?: string, wrapHeader = true): string {
   const doc = new Document(values);
   const visit = (map: YAMLMap, path: string[]) => {
     map.items.forEach((pair, index) => {
@@ -35,6 +36,6 @@ export function toYaml(values: unknown, commentFor: (path: string[]) => string |
     });
   };
   if (isMap(doc.contents)) visit(doc.contents, []);
-  if (header) doc.commentBefore = wrap(header);
+  if (header) doc.commentBefore = wrapHeader ? wrap(header) : header;
   return doc.toString({ lineWidth: 0, indentSeq: true });
 }

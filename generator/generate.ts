@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { companion, type CompanionName } from "./companions.js";
-import { toYaml } from "./emit.js";
+import { toYaml, wrap } from "./emit.js";
 import type { Values } from "./generated/values.js";
 import { delta, helmMerge, isPlainObject, type Plain } from "./merge.js";
 import type { Profile } from "./profile.js";
@@ -125,9 +125,19 @@ export function profileYaml(root: SchemaNode, profile: Profile, built: Built, fu
   return toYaml(full ? built.full : built.delta, comment, header);
 }
 
-export function companionYaml(name: CompanionName, values: Values): string {
+/** The companion's values file; `file` is the name it is written to, which its install step names. */
+export function companionYaml(name: CompanionName, values: Values, file: string): string {
   const c = companion(name, values);
-  return toYaml(c.values, (path) => c.notes[path.join(".")], c.header);
+  const header = [wrap(c.about), ...c.steps(file).flatMap((step) => [wrap(step.why), ...step.run.map((line) => ` ${line}`)])].join("\n");
+  return toYaml(c.values, (path) => c.notes[path.join(".")], header, false);
+}
+
+/** The companion's steps as the terminal shows them, the commands indented under their reason. */
+export function companionSteps(name: CompanionName, values: Values, file: string): string {
+  return companion(name, values)
+    .steps(file)
+    .map((step) => [step.why, ...step.run.map((line) => `  ${line}`)].join("\n"))
+    .join("\n");
 }
 
 /** Notes must sit on keys the values have, or they would be lost silently. */

@@ -135,7 +135,23 @@ t.test("--for kube-prometheus-stack matches the demo profile's monitoring", asyn
   const vpa = ksm.customResourceState.config.spec.resources[0];
   t.same(vpa?.groupVersionKind, { group: "autoscaling.k8s.io", version: "v1", kind: "VerticalPodAutoscaler" });
   t.ok(vpa?.metrics.some((m) => m.name === "verticalpodautoscaler_status_recommendation_containerrecommendations_target"));
-  t.match(r.stdout, /kubectl create secret generic grafana-admin -n monitoring/);
+  const secret = "kubectl create secret generic grafana-admin -n monitoring --from-literal=admin-user=admin --from-literal=admin-password='<password>'";
+  t.ok(r.stdout.split("\n").includes(`# ${secret}`), "the file's header holds the whole command on one line");
+});
+
+t.test("--for kube-prometheus-stack prints the commands to run, whole, before it writes the file", async (t) => {
+  const file = join(tempDir(t), "prometheus.yaml");
+  const said: string[] = [];
+  const code = await run(["--for", "kube-prometheus-stack", "--out", file], { out: (s) => void said.push(`out:${existsSync(file) ? "after" : "before"}:${s}`), err: (s) => void said.push(`err:${existsSync(file) ? "after" : "before"}:${s}`) });
+  t.equal(code, 0);
+  const steps = said.find((s) => s.startsWith("err:")) ?? "";
+  t.match(steps, /^err:before:/, "on stderr, before the file exists");
+  const lines = steps.split("\n").map((l) => l.trim());
+  t.ok(lines.includes("kubectl create namespace monitoring"), "the namespace first");
+  t.ok(lines.includes("kubectl create secret generic grafana-admin -n monitoring --from-literal=admin-user=admin --from-literal=admin-password='<password>'"), "the Secret, user and password on one line");
+  t.ok(lines.includes(`helm install prometheus prometheus-community/kube-prometheus-stack -n monitoring -f ${file}`), "then the install, with the file as written");
+  t.ok(lines.findIndex((l) => l.startsWith("kubectl create secret")) < lines.findIndex((l) => l.startsWith("helm install")), "the Secret before the install");
+  t.match(said.at(-1) ?? "", /^out:after:wrote /);
 });
 
 t.test("--for redis-operator watches the profile's cache namespace", async (t) => {
@@ -144,6 +160,7 @@ t.test("--for redis-operator watches the profile's cache namespace", async (t) =
   const r = await gen(["--for", "redis-operator", "--out", file]);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, `wrote ${file} (redis-operator values for the demo profile)\n`);
+  t.equal(r.stderr, `Install the operator with these values:\n  helm install redis-operator ot-helm/redis-operator -n redis-operator --create-namespace -f ${file}\n`);
   const v = parse(readFileSync(file, "utf8")) as { redisOperator: { watchNamespace: string }; securityContext: Record<string, unknown> };
   t.equal(v.redisOperator.watchNamespace, "cache");
   t.match(v.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true });
