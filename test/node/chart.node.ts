@@ -18,7 +18,7 @@ import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, t
 import { stopProcesses } from "../e2e/controlplane.js";
 import { image, imagesDir, manifest } from "../image/manifest.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
-import { activationThreshold, burstFromZero, fallbackOnMissingConsumer, guideLoopWakesBackend, KedaBackend } from "./keda.js";
+import { activationThreshold, burstFromZero, fallbackOnMissingConsumer, guideLoopWakesBackend, KedaBackend, stepDownMidScaleOut } from "./keda.js";
 import { benchmarkMovesRedisVpa, heyScalesFrontend, loopScalesFrontend, utilization, type HpaObject } from "./autoscalers.js";
 import { clusterIP, noneLost, pacedMemes, portForward } from "./traffic.js";
 
@@ -50,6 +50,17 @@ const timing = full
   : { heySeconds: 90, loopSeconds: 60, benchmark: 20_000, vpa: { interval: "10s", confidence: "1m" }, vpaIntervalSeconds: 10 };
 /** The demo as the real node runs it: Redis standalone (the operator cannot be built here), and the CI pass's HPA behaviour. */
 const demoArgs = ["--set", "redis.mode=standalone", ...(full ? [] : ["--set-json", `frontend.autoscaling.hpa.behavior=${JSON.stringify(shortBehavior)}`])];
+
+/**
+ * The production profile on one node of 2 CPUs: its fewest pods ask for 2.5 (two frontends at 250m, a
+ * worker at 1, three NATS servers and Redis at 250m each), so the test cuts each request to 100m and
+ * KEDA's maximum to 6 workers; the rest is the profile as it ships (three NATS servers with file
+ * storage on claims, the stream and consumer on all three, Redis persistent, PDBs, policies).
+ */
+const productionArgs = [
+  ...["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set", `${tier}.resources.requests.cpu=100m`]),
+  ...["--set", "backend.autoscaling.keda.maxReplicaCount=6"],
+];
 
 /** The test values: the images built here, never pulled, and every pod of the chart on the real node. */
 function nodeValues(dir: string): string {
@@ -450,7 +461,11 @@ async function suite(crds: string): Promise<void> {
     for (const ns of namespaces) {
       for (const claim of (await c.get<{ items: (Ref & { spec: { volumeName?: string } })[] }>(["pvc", "-n", ns])).items) {
         await c.kubectl(["delete", "pvc", claim.metadata.name, "-n", ns, "--wait"]);
-        if (claim.spec.volumeName) await c.kubectl(["patch", "pv", claim.spec.volumeName, "--type=json", "-p", '[{"op":"remove","path":"/spec/claimRef"}]']);
+        if (!claim.spec.volumeName) continue;
+        // Emptied before it is offered again: a NATS server must not find another release's store.
+        const volume = await c.get<{ spec: { hostPath?: { path: string } } }>(["pv", claim.spec.volumeName]);
+        if (volume.spec.hostPath) node.emptyVolume(volume.spec.hostPath.path);
+        await c.kubectl(["patch", "pv", claim.spec.volumeName, "--type=json", "-p", '[{"op":"remove","path":"/spec/claimRef"}]']);
       }
     }
   };
@@ -522,25 +537,6 @@ async function suite(crds: string): Promise<void> {
     });
     // The recommender from here on, so Redis has a history by the time the benchmark runs.
     const vpa = await node.startVpa(plane, await freePort(), timing.vpa);
-    await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds));
-    await t.test("the guide's Method 2: a CPU loop in one frontend pod raises the replicas, and its CPU falls after", (t) => loopScalesFrontend(t, c, timing.loopSeconds));
-    await t.test("the Redis VPA: redis-benchmark, a recommendation within bounds, the updater's eviction and the admission controller's requests", async (t) => {
-      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
-      await benchmarkMovesRedisVpa(t, c, await redisPassword(c), {
-        intervalSeconds: timing.vpaIntervalSeconds,
-        requests: timing.benchmark,
-        startUpdater: async () => {
-          const updater = node.startVpaUpdater(plane, timing.vpa);
-          return () => node.stopPrograms([updater]);
-        },
-        during: async () => {
-          const count = 6 * timing.vpaIntervalSeconds + 30;
-          const paced = await pacedMemes(`http://${ip}`, count, 1, new Map());
-          const ok = paced.accepted === count && paced.lost.length === 0 && Object.keys(paced.failed).every((r) => r !== "no reason");
-          return { ok, report: `${count} memes at 1/s: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}, not final ${JSON.stringify(paced.lostStates)}` };
-        },
-      });
-    });
     // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
     const keda = await node.startKeda(plane);
     await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
@@ -557,19 +553,49 @@ async function suite(crds: string): Promise<void> {
       const value = (JSON.parse(read.stdout || "{}") as { items?: { value: string }[] }).items?.[0]?.value;
       t.ok(read.code === 0 && value !== undefined, `the external metric ${metric}, which the operator reads from NATS's /jsz: ${value ?? read.stderr.trim()}`);
     });
+    // The frontend's HPA and the backend's KEDA side by side: different tiers, different autoscalers,
+    // and neither test's traffic reaches the other's (hey asks for the page, the KEDA tests publish to
+    // NATS themselves). Most of either is waiting for its autoscaler, so together they take the time
+    // of the longer. Each runs its own tests in order.
     const k = await KedaBackend.open(t, c, "meme-generator-backend-scaler", "meme-generator");
     try {
-      await t.test("the guide's nats pub loop through port-forward wakes real workers from zero, every meme is done, and they sleep after the cooldown", (t) => guideLoopWakesBackend(t, k, c));
-      // Before any burst: the HPA KEDA made keeps the highest count of its 300 s scale-down window, and
-      // the fallback's 2 must not sit under a burst's 4.
-      await t.test("activation as KEDA's tests check it: the guide's threshold 1 leaves one message asleep for 60 s, the demo's 0 wakes it", (t) => activationThreshold(t, k, release, repoPath("chart")));
-      await t.test("the fallback: a trigger pointed at a missing consumer takes the backend to the fallback replicas", (t) => fallbackOnMissingConsumer(t, k, c));
-      // Full-size memes: one worker drains 40 in fast mode before the HPA's first sync.
-      await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, and where the time to the first result goes", (t) => burstFromZero(t, k, 120, false));
+      await t.test("the frontend under its HPA and the backend under KEDA, at the same time", { jobs: 2 }, async (t) => {
+        t.test("the frontend HPA: the guide's Methods 1 and 2", async (t) => {
+          await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds));
+          await t.test("the guide's Method 2: a CPU loop in one frontend pod raises the replicas, and its CPU falls after", (t) => loopScalesFrontend(t, c, timing.loopSeconds));
+        });
+        t.test("the backend under KEDA: the guide's loop, activation, the fallback, a burst", async (t) => {
+          await t.test("the guide's nats pub loop through port-forward wakes real workers from zero, every meme is done, and they sleep after the cooldown", (t) => guideLoopWakesBackend(t, k, c));
+          // Before any burst: the HPA KEDA made keeps the highest count of its 300 s scale-down window, and
+          // the fallback's 2 must not sit under a burst's 4.
+          await t.test("activation as KEDA's tests check it: the guide's threshold 1 leaves one message asleep for 60 s, the demo's 0 wakes it", (t) => activationThreshold(t, k, release, repoPath("chart")));
+          await t.test("the fallback: a trigger pointed at a missing consumer takes the backend to the fallback replicas", (t) => fallbackOnMissingConsumer(t, k, c));
+          // Full-size memes: one worker drains 40 in fast mode before the HPA's first sync.
+          await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, and where the time to the first result goes", (t) => burstFromZero(t, k, 120, false));
+        });
+      });
     } finally {
-      await k.watch.stop();
+      await k.close();
       t.comment(`written: ${k.draw("keda-node").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
     }
+    // After KEDA's tests: its memes would wake the backend under the activation test.
+    await t.test("the Redis VPA: redis-benchmark, a recommendation within bounds, the updater's eviction and the admission controller's requests", async (t) => {
+      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+      await benchmarkMovesRedisVpa(t, c, await redisPassword(c), {
+        intervalSeconds: timing.vpaIntervalSeconds,
+        requests: timing.benchmark,
+        startUpdater: async () => {
+          const updater = node.startVpaUpdater(plane, timing.vpa);
+          return () => node.stopPrograms([updater]);
+        },
+        during: async (stop) => {
+          // At most until the updater's longest wait; stopped 10 s after the new Redis is Ready.
+          const paced = await pacedMemes(`http://${ip}`, 6 * timing.vpaIntervalSeconds + 60, 1, new Map(), stop);
+          const ok = paced.accepted === paced.sent && paced.lost.length === 0 && Object.keys(paced.failed).every((r) => r !== "no reason");
+          return { ok, report: `${paced.sent} memes at 1/s: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}, not final ${JSON.stringify(paced.lostStates)}` };
+        },
+      });
+    });
     // The pods' logs go with the pods: keep them before the uninstall when something failed.
     if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
     await uninstall(t, "helm3", "meme-generator", installed.namespaces);
@@ -582,6 +608,28 @@ async function suite(crds: string): Promise<void> {
   await t.test("helm4: the defaults on the real node", async (t) => {
     const installed = await install(t, "helm4", "default", "meme-default");
     if (installed) await uninstall(t, "helm4", "meme-default", installed.namespaces);
+  });
+
+  await t.test("helm3: production's three-node NATS on the real node, a consumer-leader step-down during a scale-out", async (t) => {
+    // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
+    const keda = await node.startKeda(plane);
+    const installed = await install(t, "helm3", "production", "meme-generator", productionArgs);
+    if (installed) {
+      // Every tier in the release's namespace, named after the release.
+      const named = (kind: string, suffix: string) => installed.objects.find((o) => o.kind === kind && o.metadata.name.endsWith(suffix))?.metadata.name ?? "";
+      const nats = { service: named("Service", "-nats"), namespace: "meme-generator", secret: named("Secret", "-nats-users") };
+      const k = await KedaBackend.open(t, c, named("ScaledObject", ""), "meme-generator", "leader", nats);
+      try {
+        await t.test("the stream and the consumer on three servers; the workers follow the lag through a step-down, and every meme is done", (t) => stepDownMidScaleOut(t, k, 100));
+      } finally {
+        await k.close();
+        t.comment(`written: ${k.draw("keda-node-clustered").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
+      }
+      if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
+      await uninstall(t, "helm3", "meme-generator", installed.namespaces);
+    }
+    await stopProcesses(keda);
+    await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "--ignore-not-found"]);
   });
 
   await t.test("no pull can leave", async (t) => {

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { jetstreamManager, type ClusterInfo, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Test } from "tap";
 import type { Cluster } from "../e2e/cluster.js";
@@ -32,8 +33,14 @@ type Pod = {
 };
 type Result = { id: string; status: string; prompt?: string; renderMs?: number; error?: string };
 type Arrived = Result & { at: number };
+type User = "guide" | "frontend" | "ops";
 /** The results that arrived: those whose prompt begins with a prefix, first come first; `wait` until `count` have, or `seconds` pass. */
 type Results = { of: (prefix: string) => Arrived[]; wait: (prefix: string, count: number, seconds: number) => Promise<Arrived[]>; close: () => Promise<void> };
+
+/** Where NATS is: its Service, their namespace, and the Secret of its users' passwords. */
+export type NatsNames = { service: string; namespace: string; secret: string };
+/** The demo's, which are the guide's. */
+const guideNats: NatsNames = { service: "nats", namespace: "messaging", secret: "nats-users" };
 
 /** What the sampler reads every second: the Deployment KEDA scales, the lag, KEDA's conditions and its HPA. */
 interface BackendSample {
@@ -61,15 +68,21 @@ export class KedaBackend {
     readonly scaled: ScaledObject,
     readonly client: string,
     readonly monitor: string,
-    private readonly passwords: { guide: string; frontend: string },
+    private readonly passwords: Record<User, string>,
+    /** The frontend user's JetStream API, when the lag is read from the consumer's leader. */
+    private readonly jsm: { nc: NatsConnection; api: JetStreamManager } | undefined,
   ) {
     const ns = scaled.metadata.namespace;
     const trigger = this.trigger;
+    const [stream, consumer] = [trigger.stream ?? "", trigger.consumer ?? ""];
+    const readLag = jsm
+      ? async () => jsm.api.consumers.info(stream, consumer).then((i) => i.num_pending + i.num_ack_pending, () => Number.NaN)
+      : () => consumerLag(monitor, stream, consumer);
     this.watch = new Sampler<BackendSample>(async () => {
       const [d, so, lag] = await Promise.all([
         c.get<Deployment>(["deployment", scaled.spec.scaleTargetRef.name, "-n", ns]),
         c.get<ScaledObject>(["scaledobject", scaled.metadata.name, "-n", ns]),
-        consumerLag(monitor, trigger.stream ?? "", trigger.consumer ?? ""),
+        readLag(),
       ]);
       const hpa = so.status?.hpaName ? await c.get<Hpa>(["hpa", so.status.hpaName, "-n", ns]).catch(() => undefined) : undefined;
       return {
@@ -84,12 +97,31 @@ export class KedaBackend {
     }, 1000);
   }
 
-  static async open(t: Test, c: Cluster, name: string, namespace: string): Promise<KedaBackend> {
+  /**
+   * `lag`: where the sampler reads the consumer's lag. "jsz": /jsz through port-forward, as KEDA reads
+   * one server. "leader": the JetStream API as the frontend user, answered by the consumer's leader: on a
+   * clustered NATS the Service's port-forward reaches any one server, whose /jsz may hold a follower's
+   * copy, while KEDA asks each server by its own name and takes the leader's.
+   */
+  static async open(t: Test, c: Cluster, name: string, namespace: string, lag: "jsz" | "leader" = "jsz", nats: NatsNames = guideNats): Promise<KedaBackend> {
     const scaled = await c.get<ScaledObject>(["scaledobject", name, "-n", namespace]);
-    const [client, monitor] = [await portForward(t, c, "svc/nats", "messaging", 4222), await portForward(t, c, "svc/nats", "messaging", 8222)];
-    const secret = await c.get<{ data: Record<string, string> }>(["secret", "nats-users", "-n", "messaging"]);
-    const password = (user: string) => Buffer.from(secret.data[user] ?? "", "base64").toString();
-    return new KedaBackend(c, scaled, `nats://127.0.0.1:${client}`, `http://127.0.0.1:${monitor}`, { guide: password("guide"), frontend: password("frontend") });
+    const [client, monitor] = [await portForward(t, c, `svc/${nats.service}`, nats.namespace, 4222), await portForward(t, c, `svc/${nats.service}`, nats.namespace, 8222)];
+    const secret = await c.get<{ data: Record<string, string> }>(["secret", nats.secret, "-n", nats.namespace]);
+    const password = (user: User) => Buffer.from(secret.data[user] ?? "", "base64").toString();
+    const passwords = { guide: password("guide"), frontend: password("frontend"), ops: password("ops") };
+    const url = `nats://127.0.0.1:${client}`;
+    let jsm: { nc: NatsConnection; api: JetStreamManager } | undefined;
+    if (lag === "leader") {
+      const nc = await connect({ servers: url, user: "frontend", pass: passwords.frontend, name: "real-node test (lag)" });
+      jsm = { nc, api: await jetstreamManager(nc) };
+    }
+    return new KedaBackend(c, scaled, url, `http://127.0.0.1:${monitor}`, passwords, jsm);
+  }
+
+  /** Stops the sampler and closes what it read through. */
+  async close(): Promise<void> {
+    await this.watch.stop();
+    await this.jsm?.nc.close();
   }
 
   get trigger(): Record<string, string> {
@@ -113,9 +145,15 @@ done`;
     return { code: result.code, output: `${result.stdout}${result.stderr}`.trim() };
   }
 
-  /** A connection as the guide user (who may only publish requests) or the frontend user (who may also read results). */
-  user(name: "guide" | "frontend"): Promise<NatsConnection> {
+  /** A connection as the guide user (who may only publish requests), the frontend user (who may also read results) or the ops user. */
+  user(name: User): Promise<NatsConnection> {
     return connect({ servers: this.client, user: name, pass: this.passwords[name], name: `real-node test (${name})` });
+  }
+
+  /** `nats <args>` (the natscli built here) through the port-forward, as `user` with its password. */
+  async nats(user: User, args: string[]): Promise<{ code: number; output: string }> {
+    const result = await runCommand(toolPath("nats"), [...args, "--server", this.client, "--user", user, "--password", this.passwords[user]], {}, undefined, 30_000);
+    return { code: result.code, output: `${result.stdout}${result.stderr}`.trim() };
   }
 
   /** Collects the results published on meme.response.> from now on, with the time each arrived. */
@@ -394,4 +432,58 @@ export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Clus
   }
   const healthy = await k.watch.until((s) => !s.fallback && !Number.isNaN(s.lag), 3 * pollingInterval + 30);
   t.ok(healthy, "KEDA leaves the fallback once it reads the lag again");
+}
+
+/**
+ * A clustered NATS: the stream and the consumer on three servers, each follower current. A burst of
+ * full-size memes while the backend runs at its fewest; once KEDA has begun the scale-out, the ops user
+ * moves the consumer's leadership to another server (`nats consumer cluster step-down`, which sends
+ * $JS.API.CONSUMER.LEADER.STEPDOWN). KEDA goes on reading the lag, now from the new leader, never
+ * falls back, and the workers go on pulling: every meme is done.
+ */
+export async function stepDownMidScaleOut(t: Test, k: KedaBackend, count: number): Promise<void> {
+  const { pollingInterval, maxReplicaCount, cooldownPeriod } = k.scaled.spec;
+  const [stream, consumer] = [k.trigger.stream ?? "", k.trigger.consumer ?? ""];
+  const nc = await k.user("frontend");
+  const results = await k.results();
+  try {
+    const jsm = await jetstreamManager(nc);
+    const peers = (c: ClusterInfo | undefined) => `leader ${c?.leader}, followers ${(c?.replicas ?? []).map((r) => `${r.name} (${r.current && !r.offline ? "current" : "behind"})`).join(", ")}`;
+    const followersCurrent = (c: ClusterInfo | undefined) => c?.replicas?.length === 2 && c.replicas.every((r) => r.current && !r.offline);
+    const [si, ci] = await Promise.all([jsm.streams.info(stream), jsm.consumers.info(stream, consumer)]);
+    t.ok(si.config.num_replicas === 3 && followersCurrent(si.cluster), `stream ${stream}: ${si.config.num_replicas} replicas, ${peers(si.cluster)}`);
+    t.ok(followersCurrent(ci.cluster), `consumer ${consumer}: ${peers(ci.cluster)}`);
+    if (!t.ok(await k.rest(cooldownPeriod + 120), `the backend rests at ${k.min} replicas with an empty queue`)) return;
+
+    const guide = await k.user("guide");
+    const start = k.watch.mark(`${count} messages`);
+    for (let i = 0; i < count; i++) guide.publish("meme.request", JSON.stringify({ prompt: `step-down ${i}`, fastMode: false }));
+    await guide.flush();
+    await guide.close();
+    const out = await k.watch.until((s) => s.replicas > k.min, pollingInterval + 60, start);
+    if (!t.ok(out, `KEDA began the scale-out ${out ? `${(out.at - start).toFixed(1)} s after the first message (${k.min} → ${out.replicas})` : "not"}`)) return;
+
+    const before = (await jsm.consumers.info(stream, consumer)).cluster?.leader;
+    const down = await k.nats("ops", ["consumer", "cluster", "step-down", stream, consumer]);
+    const stepped = k.watch.mark("consumer leader steps down");
+    let leader = before;
+    for (const deadline = Date.now() + 30_000; leader === before && Date.now() < deadline; await sleep(500)) leader = (await jsm.consumers.info(stream, consumer).catch(() => undefined))?.cluster?.leader ?? before;
+    t.ok(down.code === 0 && leader !== before, `as the ops user, nats consumer cluster step-down ${stream} ${consumer} during the scale-out: the leader moved from ${before} to ${leader}${down.code === 0 ? "" : `: ${down.output}`}`);
+
+    const mine = await results.wait("step-down ", count, 300);
+    const done = mine.filter((r) => r.status === "done");
+    const gap = mine.filter((r) => r.at >= stepped).reduce((g, r, i, a) => Math.max(g, r.at - (i === 0 ? stepped : (a[i - 1] as Arrived).at)), 0);
+    t.equal(done.length, count, `all ${count} memes are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message (the longest wait for a result after the step-down: ${gap.toFixed(1)} s)`);
+    const after = k.watch.samples.filter((s) => s.at >= stepped && s.at <= (mine.at(-1)?.at ?? stepped));
+    t.ok(after.every((s) => !s.fallback), `KEDA never fell back: its reads of the lag went on through the step-down (${after.length} reads)`);
+    const metrics = new Set(after.map((s) => s.average).filter((a) => a !== undefined));
+    t.ok(metrics.size >= 2, `its HPA's metric moved after the step-down, read from the new leader (average lag per worker: ${[...metrics].join(", ")})`);
+    const peak = Math.max(...k.watch.samples.filter((s) => s.at >= start).map((s) => s.replicas));
+    const asked = Math.min(maxReplicaCount, Math.ceil(count / k.lagThreshold));
+    t.ok(peak > k.min && peak <= asked, `the workers rose to ${peak}, never above min(maxReplicaCount ${maxReplicaCount}, ceil(${count} / ${k.lagThreshold})) = ${asked}`);
+    t.comment(`steps:\n${k.steps(start).join("\n")}`);
+  } finally {
+    await results.close();
+    await nc.close();
+  }
 }

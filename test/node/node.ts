@@ -851,6 +851,13 @@ export class RealNode {
     await plane.apply(volumes);
   }
 
+  /** Empties one of those volumes (a folder under the node's root, nothing else), keeping it and its owner. */
+  emptyVolume(path: string): void {
+    const root = this.path("volumes");
+    if (!path.startsWith(`${root}/`)) throw new Error(`${path} is not a volume of this node (${root})`);
+    for (const entry of readdirSync(path)) rmSync(join(path, entry), { recursive: true, force: true });
+  }
+
   /** Copies the node's logs (containerd, kubelet, kube-proxy, every container) to `folder`. */
   keepLogs(folder: string): void {
     keepProcessLogs(this.processes, folder);

@@ -1,7 +1,7 @@
 // The rules the real-node autoscaling tests hold a run to: a run that breaks the behaviour block must
 // fail them, one that keeps it must pass, whatever the sampling jitter.
 import t from "tap";
-import { allowed, benchmarkRates, checkSteps, gate, heySummary, mebibytes, millicores, steps, type Behavior, type HpaSample } from "./scaling-rules.js";
+import { allowed, asked, benchmarkRates, checkSteps, gate, heySummary, mebibytes, millicores, steps, type Behavior, type HpaSample } from "./scaling-rules.js";
 
 const demo: Behavior = {
   scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
@@ -62,6 +62,17 @@ t.test("which metric asked for a step", async (t) => {
   t.match(gate({ at: 30, from: 2, to: 4, cpu: 250, memory: 40 }, { cpu: 30, memory: 50 }), /2 → 4 \(cpu 250% of 30% → 17, memory 40% of 50% → 2; cpu held the most\)/);
   t.match(gate({ at: 30, from: 3, to: 2, cpu: 5, memory: 70 }, { cpu: 30, memory: 50 }), /memory held the most/, "memory can hold replicas up");
   t.match(gate({ at: 30, from: 3, to: 2 }, { cpu: 30 }), /no metric read/);
+});
+
+t.test("asked: the replicas the metrics ask for, with the HPA's tolerance, within min and max", async (t) => {
+  const targets = { cpu: 30, memory: 50 };
+  t.equal(asked({ at: 0, replicas: 2, desired: 2, cpu: 12, memory: 20 }, targets, 1, 5), 1, "idle at 12 % of a 30 % target: 2 → 1");
+  t.equal(asked({ at: 0, replicas: 2, desired: 2, cpu: 22, memory: 20 }, targets, 1, 5), 2, "idle at 22 %: ceil(2 × 22 / 30) = 2, the HPA rests at 2");
+  t.equal(asked({ at: 0, replicas: 3, desired: 3, cpu: 16, memory: 20 }, targets, 1, 5), 2, "3 at 16 % ask for 2");
+  t.equal(asked({ at: 0, replicas: 2, desired: 2, cpu: 5, memory: 70 }, targets, 1, 5), 3, "memory can ask for more than CPU");
+  t.equal(asked({ at: 0, replicas: 4, desired: 4, cpu: 32, memory: 20 }, targets, 1, 5), 4, "within 10 % of the target: no change");
+  t.equal(asked({ at: 0, replicas: 4, desired: 4, cpu: 300, memory: 20 }, targets, 1, 5), 5, "never above max");
+  t.equal(asked({ at: 0, replicas: 1, desired: 1 }, targets, 1, 5), 1, "no reading: min");
 });
 
 t.test("figures of the tools' output and quantities", async (t) => {

@@ -57,6 +57,23 @@ export function gate(step: Step, targets: Record<string, number>): string {
 }
 
 /**
+ * The replicas the HPA's metrics ask for from one look at it, as its controller computes them: per
+ * metric ceil(replicas × utilisation / target), or the replicas as they are while the ratio lies
+ * within the controller's 10 % tolerance; the most of those, within min and max. Where it equals the
+ * replicas, the HPA has nowhere to go: a frontend whose idle use sits above half its target rests at
+ * 2, not at 1.
+ */
+export function asked(sample: HpaSample, targets: Record<string, number>, min: number, max: number): number {
+  const per = Object.entries(targets).map(([name, target]) => {
+    const value = name === "cpu" ? sample.cpu : sample.memory;
+    if (value === undefined || target <= 0) return min;
+    const ratio = value / target;
+    return Math.abs(ratio - 1) <= 0.1 ? sample.replicas : Math.ceil(sample.replicas * ratio);
+  });
+  return Math.min(max, Math.max(min, ...per));
+}
+
+/**
  * The most replicas a behaviour's policies allow at a step, from the replicas the HPA had a period
  * earlier (Percent: ×(1 + value%), rounded up, on the way up; ×(1 − value%), rounded down, on the way
  * down; Pods: ± value), the most permissive policy winning as with selectPolicy Max.

@@ -10,6 +10,8 @@ import { toolPath } from "../toolchain/toolchain.mjs";
 import { spawnUntil } from "./node.js";
 
 export interface Paced {
+  /** Memes sent: `count`, or fewer when the run was told to stop. */
+  sent: number;
   accepted: number;
   resubmitted: number;
   done: number;
@@ -22,9 +24,10 @@ export interface Paced {
 /**
  * Memes at an even pace to `base`, each sent again with its own id while it is refused (as a client
  * would: JetStream keeps an id once), with `faults` started at their request numbers; then every
- * accepted meme is followed through the API to its final state. Every loop is bounded.
+ * accepted meme is followed through the API to its final state. `stop` ends the sending early (the
+ * test has seen what it waited for); `count` bounds it. Every loop is bounded.
  */
-export async function pacedMemes(base: string, count: number, rate: number, faults: Map<number, () => Promise<void>>): Promise<Paced> {
+export async function pacedMemes(base: string, count: number, rate: number, faults: Map<number, () => Promise<void>>, stop?: AbortSignal): Promise<Paced> {
   const ids = Array.from({ length: count }, () => randomUUID());
   const accepted = new Set<string>();
   let resubmitted = 0;
@@ -45,9 +48,10 @@ export async function pacedMemes(base: string, count: number, rate: number, faul
   const sent: Promise<void>[] = [];
   const started: Promise<void>[] = [];
   const t0 = Date.now();
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && !stop?.aborted; i++) {
     const wait = t0 + (i * 1000) / rate - Date.now();
     if (wait > 0) await sleep(wait);
+    if (stop?.aborted) break;
     const fault = faults.get(i);
     if (fault) started.push(fault());
     sent.push(submit(ids[i] as string, i));
@@ -76,7 +80,7 @@ export async function pacedMemes(base: string, count: number, rate: number, faul
   const stats = await fetch(`${base}/api/stats`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => e.message);
   const failed: Record<string, number> = {};
   for (const r of final.values()) if (r.status === "failed") failed[r.error ?? "no reason"] = (failed[r.error ?? "no reason"] ?? 0) + 1;
-  return { accepted: accepted.size, resubmitted, done: [...final.values()].filter((r) => r.status === "done").length, failed, lost: [...accepted].filter((id) => !final.has(id)), lostStates, stats };
+  return { sent: sent.length, accepted: accepted.size, resubmitted, done: [...final.values()].filter((r) => r.status === "done").length, failed, lost: [...accepted].filter((id) => !final.has(id)), lostStates, stats };
 }
 
 /** A Service's cluster address, which the host routes to the node. */
