@@ -150,6 +150,17 @@ done`;
     return connect({ servers: this.client, user: name, pass: this.passwords[name], name: `real-node test (${name})` });
   }
 
+  /** The lag KEDA's external metrics API serves for this ScaledObject now (the operator reads NATS on each ask). */
+  async externalMetric(): Promise<{ value?: number; error?: string }> {
+    const ns = this.scaled.metadata.namespace;
+    const so = await this.c.get<ScaledObject>(["scaledobject", this.scaled.metadata.name, "-n", ns]);
+    const metric = so.status?.externalMetricNames?.[0] ?? "";
+    const path = `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns}/${metric}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=${this.scaled.metadata.name}`)}`;
+    const read = await this.c.kubectl(["get", "--raw", path]);
+    const value = (JSON.parse(read.stdout || "{}") as { items?: { value: string }[] }).items?.[0]?.value;
+    return value === undefined ? { error: read.stderr.trim() || "no value" } : { value: quantity(value) };
+  }
+
   /** `nats <args>` (the natscli built here) through the port-forward, as `user` with its password. */
   async nats(user: User, args: string[]): Promise<{ code: number; output: string }> {
     const result = await runCommand(toolPath("nats"), [...args, "--server", this.client, "--user", user, "--password", this.passwords[user]], {}, undefined, 30_000);
@@ -469,15 +480,16 @@ export async function stepDownMidScaleOut(t: Test, k: KedaBackend, count: number
     let leader = before;
     for (const deadline = Date.now() + 30_000; leader === before && Date.now() < deadline; await sleep(500)) leader = (await jsm.consumers.info(stream, consumer).catch(() => undefined))?.cluster?.leader ?? before;
     t.ok(down.code === 0 && leader !== before, `as the ops user, nats consumer cluster step-down ${stream} ${consumer} during the scale-out: the leader moved from ${before} to ${leader}${down.code === 0 ? "" : `: ${down.output}`}`);
+    // KEDA's metrics API asks the operator, which asks each server by name and takes the leader's lag.
+    const read = await k.externalMetric();
+    t.ok(read.value !== undefined && read.value >= 0 && read.value <= count, `after the step-down KEDA's external metric answers from the new leader: lag ${read.value ?? read.error}`);
 
     const mine = await results.wait("step-down ", count, 300);
     const done = mine.filter((r) => r.status === "done");
     const gap = mine.filter((r) => r.at >= stepped).reduce((g, r, i, a) => Math.max(g, r.at - (i === 0 ? stepped : (a[i - 1] as Arrived).at)), 0);
     t.equal(done.length, count, `all ${count} memes are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message (the longest wait for a result after the step-down: ${gap.toFixed(1)} s)`);
-    const after = k.watch.samples.filter((s) => s.at >= stepped && s.at <= (mine.at(-1)?.at ?? stepped));
-    t.ok(after.every((s) => !s.fallback), `KEDA never fell back: its reads of the lag went on through the step-down (${after.length} reads)`);
-    const metrics = new Set(after.map((s) => s.average).filter((a) => a !== undefined));
-    t.ok(metrics.size >= 2, `its HPA's metric moved after the step-down, read from the new leader (average lag per worker: ${[...metrics].join(", ")})`);
+    const after = k.watch.samples.filter((s) => s.at >= stepped);
+    t.ok(after.every((s) => !s.fallback), `KEDA never fell back after the step-down (${after.length} reads)`);
     const peak = Math.max(...k.watch.samples.filter((s) => s.at >= start).map((s) => s.replicas));
     const asked = Math.min(maxReplicaCount, Math.ceil(count / k.lagThreshold));
     t.ok(peak > k.min && peak <= asked, `the workers rose to ${peak}, never above min(maxReplicaCount ${maxReplicaCount}, ceil(${count} / ${k.lagThreshold})) = ${asked}`);
