@@ -487,7 +487,8 @@ export async function stepDownMidScaleOut(t: Test, k: KedaBackend, count: number
     const mine = await results.wait("step-down ", count, 300);
     const done = mine.filter((r) => r.status === "done");
     const gap = mine.filter((r) => r.at >= stepped).reduce((g, r, i, a) => Math.max(g, r.at - (i === 0 ? stepped : (a[i - 1] as Arrived).at)), 0);
-    t.equal(done.length, count, `all ${count} memes are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message (the longest wait for a result after the step-down: ${gap.toFixed(1)} s)`);
+    const failed = mine.filter((r) => r.status !== "done").map((r) => `${r.prompt}: ${r.error ?? r.status}`);
+    t.equal(done.length, count, `all ${count} memes are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message (the longest wait for a result after the step-down: ${gap.toFixed(1)} s; ${mine.length} results, ${count - mine.length} missing${failed.length > 0 ? `, failed: ${failed.slice(0, 10).join("; ")}` : ""})`);
     const after = k.watch.samples.filter((s) => s.at >= stepped);
     t.ok(after.every((s) => !s.fallback), `KEDA never fell back after the step-down (${after.length} reads)`);
     const peak = Math.max(...k.watch.samples.filter((s) => s.at >= start).map((s) => s.replicas));
