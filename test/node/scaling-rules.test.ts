@@ -1,7 +1,8 @@
 // The rules the real-node autoscaling tests hold a run to: a run that breaks the behaviour block must
 // fail them, one that keeps it must pass, whatever the sampling jitter.
 import t from "tap";
-import { allowed, asked, benchmarkRates, checkSteps, gate, heySummary, mebibytes, millicores, steps, type Behavior, type HpaSample } from "./scaling-rules.js";
+import { policyLimit } from "../../src/shared/autoscaling.js";
+import { asked, benchmarkRates, checkSteps, gate, heySummary, mebibytes, millicores, steps, type Behavior, type HpaSample } from "./scaling-rules.js";
 
 const demo: Behavior = {
   scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
@@ -27,13 +28,13 @@ function judge(samples: HpaSample[], behavior: Behavior, loadEnd: number): { ok:
 }
 
 t.test("the policies' limits, as the HPA controller computes them", async (t) => {
-  t.equal(allowed("up", demo.scaleUp, () => 1), 2, "100 % up from 1: 2");
-  t.equal(allowed("up", demo.scaleUp, () => 3), 6, "100 % up from 3: 6");
-  t.equal(allowed("down", demo.scaleDown, () => 5), 4, "20 % down from 5: 4");
-  t.equal(allowed("down", demo.scaleDown, () => 4), 3, "20 % down from 4: 3.2, rounded down");
-  t.equal(allowed("down", demo.scaleDown, () => 2), 1, "20 % down from 2: 1.6, rounded down");
+  t.equal(policyLimit("up", demo.scaleUp, () => 1), 2, "100 % up from 1: 2");
+  t.equal(policyLimit("up", demo.scaleUp, () => 3), 6, "100 % up from 3: 6");
+  t.equal(policyLimit("down", demo.scaleDown, () => 5), 4, "20 % down from 5: 4");
+  t.equal(policyLimit("down", demo.scaleDown, () => 4), 3, "20 % down from 4: 3.2, rounded down");
+  t.equal(policyLimit("down", demo.scaleDown, () => 2), 1, "20 % down from 2: 1.6, rounded down");
   const both = { stabilizationWindowSeconds: 0, policies: [{ type: "Percent" as const, value: 50, periodSeconds: 15 }, { type: "Pods" as const, value: 4, periodSeconds: 15 }] };
-  t.equal(allowed("up", both, () => 2), 6, "the most permissive policy wins (Pods +4 over 50 %)");
+  t.equal(policyLimit("up", both, () => 2), 6, "the most permissive policy wins (Pods +4 over 50 %)");
 });
 
 t.test("a run that keeps the demo's behaviour passes every check", async (t) => {

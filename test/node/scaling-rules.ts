@@ -2,17 +2,9 @@
 // steps of a replica curve, the most a behaviour's policies allow at each, which metric asked for it,
 // and the figures of the load tools' output.
 import type { Test } from "tap";
+import { metricProposal, policyLimit, recommendation, type Behavior } from "../../src/shared/autoscaling.js";
 
-/** A scaling rule of an HPA's behaviour. */
-export interface ScalingRules {
-  stabilizationWindowSeconds: number;
-  policies: { type: "Percent" | "Pods"; value: number; periodSeconds: number }[];
-}
-
-export interface Behavior {
-  scaleUp: ScalingRules;
-  scaleDown: ScalingRules;
-}
+export type { Behavior, ScalingRules } from "../../src/shared/autoscaling.js";
 
 /** One look at the HPA: seconds since the test's start, the replicas it keeps, and what it reads. */
 export interface HpaSample {
@@ -48,7 +40,7 @@ export function steps(samples: HpaSample[]): Step[] {
 export function gate(step: Step, targets: Record<string, number>): string {
   const wants = Object.entries(targets).map(([name, target]) => {
     const value = name === "cpu" ? step.cpu : step.memory;
-    return { name, value, wants: value === undefined ? undefined : Math.ceil((step.from * value) / target) };
+    return { name, value, wants: value === undefined ? undefined : metricProposal(step.from, { name, current: value, target }).replicas };
   });
   const known = wants.filter((w) => w.wants !== undefined) as { name: string; value: number; wants: number }[];
   const top = known.sort((a, b) => b.wants - a.wants)[0];
@@ -64,27 +56,11 @@ export function gate(step: Step, targets: Record<string, number>): string {
  * 2, not at 1.
  */
 export function asked(sample: HpaSample, targets: Record<string, number>, min: number, max: number): number {
-  const per = Object.entries(targets).map(([name, target]) => {
-    const value = name === "cpu" ? sample.cpu : sample.memory;
-    if (value === undefined || target <= 0) return min;
-    const ratio = value / target;
-    return Math.abs(ratio - 1) <= 0.1 ? sample.replicas : Math.ceil(sample.replicas * ratio);
-  });
-  return Math.min(max, Math.max(min, ...per));
-}
-
-/**
- * The most replicas a behaviour's policies allow at a step, from the replicas the HPA had a period
- * earlier (Percent: ×(1 + value%), rounded up, on the way up; ×(1 − value%), rounded down, on the way
- * down; Pods: ± value), the most permissive policy winning as with selectPolicy Max.
- */
-export function allowed(direction: "up" | "down", rules: ScalingRules, periodStart: (periodSeconds: number) => number): number {
-  const limits = rules.policies.map((p) => {
-    const start = periodStart(p.periodSeconds);
-    if (direction === "up") return p.type === "Percent" ? Math.ceil(start * (1 + p.value / 100)) : start + p.value;
-    return p.type === "Percent" ? Math.floor(start * (1 - p.value / 100)) : start - p.value;
-  });
-  return direction === "up" ? Math.max(...limits) : Math.min(...limits);
+  const metrics = Object.entries(targets)
+    .map(([name, target]) => ({ name, target, current: name === "cpu" ? sample.cpu : sample.memory }))
+    .filter((m): m is { name: string; target: number; current: number } => m.current !== undefined && m.target > 0);
+  if (metrics.length === 0) return min;
+  return Math.min(max, Math.max(min, recommendation(sample.replicas, metrics).replicas));
 }
 
 /**
@@ -99,11 +75,11 @@ export function checkSteps(t: Test, samples: HpaSample[], behavior: Behavior, lo
   for (const step of steps(samples)) {
     const direction = step.to > step.from ? "up" : "down";
     const rules = direction === "up" ? behavior.scaleUp : behavior.scaleDown;
-    const limit = allowed(direction, rules, (period) => {
+    const limit = policyLimit(direction, rules, (period) => {
       const window = seen(step.at, period);
       const all = window.length > 0 ? window : [step.from];
       return direction === "up" ? Math.min(...all) : Math.max(...all);
-    });
+    }) ?? step.from;
     if (direction === "up") t.ok(step.to <= limit, `${step.at.toFixed(0)} s: up ${step.from} → ${step.to}, within the scale-up policies (at most ${limit})`);
     else {
       t.ok(step.to >= limit, `${step.at.toFixed(0)} s: down ${step.from} → ${step.to}, within the scale-down policies (at least ${limit})`);
