@@ -44,6 +44,11 @@ export const commands: Record<CommandName, Command> = {
     summary: "run a worker: render memes from the queue until SIGTERM",
     run: async () => (await import("../backend/main.js")).runBackend(),
   },
+  doctor: {
+    summary: "check an installed release through the Kubernetes API: each autoscaler's inputs and each tier's readiness, with fixes",
+    usage: async () => (await import("../doctor/doctor.js")).doctorHelp,
+    run: async (args) => (await import("../doctor/doctor.js")).doctorCommand(args),
+  },
   provision: {
     summary: "create or reconcile the JetStream stream and durable consumer, then exit",
     async run() {

@@ -79,6 +79,7 @@ export const commandVariables = {
   smoke,
   start: { ...common, ...nats, ...redis, PORT: frontend.PORT },
   load: {},
+  doctor: {},
 } as const;
 
 export type CommandName = keyof typeof commandVariables;
