@@ -87,7 +87,7 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
       fix: "install metrics-server (its Deployment in kube-system serves v1beta1.metrics.k8s.io); `kubectl get apiservice v1beta1.metrics.k8s.io` shows when it is Available",
     });
   }
-  for (const hpa of [frontendHpa, ...otherHpas].filter((h): h is Hpa => h !== undefined)) checks.push(...hpaChecks(hpa, workloads));
+  for (const hpa of [frontendHpa, ...otherHpas].filter((h): h is Hpa => h !== undefined)) checks.push(...hpaChecks(hpa, workloads, pods));
 
   // KEDA: installed, the ScaledObject Ready and Active as the lag says, its HPA, no scaler errors.
   for (const so of scaledobjects) checks.push(...(await kedaChecks(kube, so, hpas, workloads, now)));
@@ -109,19 +109,27 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
   return checks;
 }
 
-function hpaChecks(hpa: Hpa, workloads: Workload[]): Check[] {
+/** The pods a workload's selector picks. */
+const podsOf = (w: Workload, pods: Pod[]) => pods.filter((p) => ns(p.metadata) === ns(w.metadata) && Object.entries(w.spec.selector.matchLabels ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v));
+
+function hpaChecks(hpa: Hpa, workloads: Workload[], pods: Pod[]): Check[] {
   const name = `HPA ${ns(hpa.metadata)}/${hpa.metadata.name}`;
   const checks: Check[] = [];
   const target = workloads.find((w) => w.metadata.name === hpa.spec.scaleTargetRef.name && ns(w.metadata) === ns(hpa.metadata));
   const resources = (hpa.spec.metrics ?? []).filter((m) => m.type === "Resource" && m.resource).map((m) => m.resource?.name as string);
-  if (target) {
-    const missing = target.spec.template.spec.containers.flatMap((c) => resources.filter((r) => c.resources?.requests?.[r] === undefined).map((r) => `${c.name} has no ${r} request`));
+  if (target && resources.length > 0) {
+    // The HPA divides the pods' use by the pods' requests: a container with a limit and no request is
+    // given the limit as its request, so the pods are what counts (the template while none runs).
+    const running = podsOf(target, pods);
+    const specs = running.length > 0 ? running.map((p) => ({ of: p.metadata.name, containers: p.spec.containers })) : [{ of: `${target.metadata.name}'s template`, containers: target.spec.template.spec.containers }];
+    const missing = [...new Set(specs.flatMap((s) => s.containers.flatMap((c) => resources.filter((r) => c.resources?.requests?.[r] === undefined).map((r) => `${c.name} has no ${r} request (${s.of})`))))];
+    const first = specs[0]?.containers ?? [];
     checks.push({
       area: "HPA",
       name: `${target.metadata.name} requests`,
       ok: missing.length === 0,
-      evidence: missing.length === 0 ? `every container requests ${resources.join(" and ")} (${target.spec.template.spec.containers.map((c) => `${c.name}: ${resources.map((r) => `${r} ${c.resources?.requests?.[r]}`).join(", ")}`).join("; ")}): the HPA's utilisation is use / request` : `${missing.join(", ")}: the HPA cannot compute a utilisation without one`,
-      fix: `set ${target.metadata.name.endsWith("frontend") ? "frontend" : "backend"}.resources.requests in the values and helm upgrade`,
+      evidence: missing.length === 0 ? `every container of ${specs.length} ${running.length > 0 ? "pod(s)" : "template"} requests ${resources.join(" and ")} (${first.map((c) => `${c.name}: ${resources.map((r) => `${r} ${c.resources?.requests?.[r]}`).join(", ")}`).join("; ")}): the HPA's utilisation is use / request` : `${missing.slice(0, 3).join(", ")}: the HPA cannot compute a utilisation without one`,
+      fix: `set ${target.metadata.labels?.["app.kubernetes.io/component"] ?? "the tier"}.resources.requests in the values and helm upgrade`,
     });
   }
   const active = conditionOf(hpa.status?.conditions, "ScalingActive");
@@ -168,7 +176,9 @@ async function kedaChecks(kube: Kube, so: ScaledObject, hpas: Hpa[], workloads: 
     fix: `kubectl logs -n keda -l app=keda-operator; the trigger reads ${trigger.natsServerMonitoringEndpoint ?? "its endpoint"}, whose /jsz must list consumer ${trigger.consumer} of stream ${trigger.stream} (the provisioner Job makes both)`,
   });
   const fallback = conditionOf(so.status?.conditions, "Fallback");
-  const since = now - 10 * 60_000;
+  // KEDA records a Warning on each failed read: one within two polls and half a minute is still happening.
+  const recent = 2 * (so.spec.pollingInterval ?? 30) + 30;
+  const since = now - recent * 1000;
   const events = (await kube.list<KubeEvent>(`/api/v1/namespaces/${ns(so.metadata)}/events`)).filter(
     (e) => e.involvedObject.kind === "ScaledObject" && e.involvedObject.name === so.metadata.name && e.type === "Warning" && Date.parse(e.lastTimestamp ?? e.eventTime ?? "") >= since,
   );
@@ -177,7 +187,7 @@ async function kedaChecks(kube: Kube, so: ScaledObject, hpas: Hpa[], workloads: 
     area: "KEDA",
     name: `ScaledObject ${where} scaler errors`,
     ok: errors.length === 0 && fallback?.status !== "True",
-    evidence: errors.length === 0 && fallback?.status !== "True" ? "no Warning event in the last 10 minutes, not in fallback" : [...(fallback?.status === "True" ? [`in fallback: ${said(fallback)}`] : []), ...errors.slice(0, 3)].join("; "),
+    evidence: errors.length === 0 && fallback?.status !== "True" ? `no Warning event in the last ${recent} s, not in fallback` : [...(fallback?.status === "True" ? [`in fallback: ${said(fallback)}`] : []), ...errors.slice(0, 3)].join("; "),
     fix: `the operator cannot read the lag: kubectl logs -n keda -l app=keda-operator | grep ${so.metadata.name}; check the endpoint ${trigger.natsServerMonitoringEndpoint ?? ""} answers from the keda namespace (the NATS NetworkPolicy admits it) and that the stream and consumer exist`,
   });
   // The lag as KEDA's metrics API serves it (the operator reads NATS on each ask), against the Active condition.
@@ -299,7 +309,7 @@ async function tierCheck(kube: Kube, w: Workload, all: Pod[]): Promise<Check> {
   const where = `${ns(w.metadata)}/${w.metadata.name}`;
   const tier = w.metadata.labels?.["app.kubernetes.io/component"] ?? w.metadata.name;
   const match = w.spec.selector.matchLabels ?? {};
-  const pods = all.filter((p) => ns(p.metadata) === ns(w.metadata) && Object.entries(match).every(([k, v]) => p.metadata.labels?.[k] === v));
+  const pods = podsOf(w, all);
   const want = w.spec.replicas ?? 1;
   const isReady = (p: Pod) => conditionOf(p.status?.conditions, "Ready")?.status === "True";
   const ready = pods.filter(isReady);
@@ -326,21 +336,27 @@ async function whyUnready(kube: Kube, pod: Pod, tier: string): Promise<string> {
   if (waiting.length > 0) return waiting.join(", ");
   if (pod.status?.phase === "Pending") return `Pending (${said(conditionOf(pod.status.conditions, "PodScheduled"))})`;
   const namespace = ns(pod.metadata);
-  if (tier === "frontend") {
-    const port = pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === "http")?.containerPort;
-    if (port) {
-      try {
-        await kube.text(`/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}:${port}/proxy/readyz`);
-        return "its /readyz answers ready now (it was not when the kubelet last probed)";
-      } catch (error) {
-        if (error instanceof KubeApiError) return `/readyz: ${error.status} ${error.message.replace(/^GET \S+: \d+ /, "")}`;
-      }
+  // The pod's own /readyz says what it waits for: on its metrics port from the start, on the frontend's
+  // HTTP port once it serves. The API server's pod proxy reaches it where the tier's NetworkPolicy
+  // admits the API server; otherwise its events and log tell.
+  const ports = ["metrics", "http"].map((n) => pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === n)?.containerPort).filter((p): p is number => p !== undefined);
+  const unreachable: string[] = [];
+  for (const port of tier === "backend" ? [] : ports) {
+    try {
+      await kube.text(`/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}:${port}/proxy/readyz`);
+      return `its /readyz on ${port} answers ready now (it was not when the kubelet last probed)`;
+    } catch (error) {
+      if (!(error instanceof KubeApiError)) throw error;
+      const said = error.message.replace(/^GET \S+: \d+ /, "");
+      if (/error trying to reach service|connection refused|i\/o timeout|no route/i.test(said) || error.status === 403) unreachable.push(`${port}`);
+      else return `/readyz on ${port}: ${error.status} ${said}`;
     }
   }
   const events = (await kube.list<KubeEvent>(`/api/v1/namespaces/${namespace}/events`)).filter((e) => e.involvedObject.kind === "Pod" && e.involvedObject.name === pod.metadata.name && e.type === "Warning");
   const last = events.at(-1);
   const tail = await logTail(kube, namespace, Object.entries(pod.metadata.labels ?? {}).filter(([k]) => k.startsWith("app.kubernetes.io/")).map(([k, v]) => `${k}=${v}`).join(","));
-  return [last ? `${last.reason}: ${last.message.slice(0, 200)}` : "", tail ? `log: ${tail}` : ""].filter(Boolean).join("; ") || "no event or log says why";
+  const proxy = unreachable.length > 0 ? `the pod proxy could not reach /readyz on ${unreachable.join(" or ")}` : "";
+  return [last ? `${last.reason}: ${last.message.slice(0, 200)}` : "", tail ? `log: ${tail}` : "", proxy].filter(Boolean).join("; ") || "no event or log says why";
 }
 
 /** The checks as lines: `ok` or `problem`, the name, the evidence; a problem's fix beneath it. */

@@ -157,7 +157,9 @@ export class Kube {
             if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) return resolve(body);
             let message = body.trim().slice(0, 300);
             try {
-              message = (JSON.parse(body) as { message?: string }).message ?? message;
+              // A Status object's message, or the reason a probe endpoint gives.
+              const parsed = JSON.parse(body) as { message?: string; reason?: string; detail?: string };
+              message = parsed.message ?? parsed.reason ?? parsed.detail ?? message;
             } catch {
               // not a Status object: the text as it came
             }

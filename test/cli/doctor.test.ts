@@ -205,7 +205,7 @@ t.test("each fault is found, with its evidence and its fix", async (t) => {
     (d.spec.template.spec.containers[0] as { resources: unknown }).resources = {};
   });
   t.same(noRequest.map((c) => c.name), ["meme-generator-frontend requests"]);
-  t.match(noRequest[0]?.evidence, "frontend has no cpu request, frontend has no memory request");
+  t.match(noRequest[0]?.evidence, "frontend has no cpu request (meme-generator-frontend-abc-1), frontend has no memory request (meme-generator-frontend-abc-1)", "read from the pods, whose requests the HPA divides by");
   t.match(noRequest[0]?.fix, "frontend.resources.requests");
 
   const noCurrent = await faulty(t, (o) => {
@@ -242,10 +242,20 @@ t.test("each fault is found, with its evidence and its fix", async (t) => {
   const unready = await faulty(t, (o) => {
     const pod = list(o, /\/api\/v1\/pods/)[0] as unknown as { status: { conditions: unknown[] } };
     pod.status.conditions = [{ type: "Ready", status: "False" }];
-    o["/api/v1/namespaces/meme-generator/pods/meme-generator-frontend-abc-1:8080/proxy/readyz"] = "!NATS: Authorization Violation";
+    o["/api/v1/namespaces/meme-generator/pods/meme-generator-frontend-abc-1:9090/proxy/readyz"] = `!${JSON.stringify({ status: "not ready", reason: "waiting for NATS: Authorization Violation" })}`;
   });
   t.same(unready.map((c) => c.name), ["frontend meme-generator/meme-generator-frontend"]);
-  t.match(unready[0]?.evidence, "1/2 pods Ready; meme-generator-frontend-abc-1: /readyz: 503 NATS: Authorization Violation", "the reason from the pod's own /readyz, through the pod proxy");
+  t.match(unready[0]?.evidence, "1/2 pods Ready; meme-generator-frontend-abc-1: /readyz on 9090: 503 waiting for NATS: Authorization Violation", "the reason from the pod's own /readyz, through the pod proxy");
+
+  const worker = await faulty(t, (o) => {
+    const pod = list(o, /\/api\/v1\/pods/)[2] as unknown as { status: { conditions: unknown[] } };
+    pod.status.conditions = [{ type: "Ready", status: "False" }];
+    o["/api/v1/namespaces/meme-generator/events"] = { items: [{ type: "Warning", reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", lastTimestamp: ago(5), involvedObject: { kind: "Pod", name: "meme-generator-def-1" } }] };
+    o[`/api/v1/namespaces/meme-generator/pods?labelSelector=${encodeURIComponent("app.kubernetes.io/instance=meme-generator,app.kubernetes.io/name=meme-generator,app.kubernetes.io/component=backend")}`] = { items: [{ metadata: { name: "meme-generator-def-1", namespace: "meme-generator", creationTimestamp: ago(60) }, spec: { containers: [] } }] };
+    o["/api/v1/namespaces/meme-generator/pods/meme-generator-def-1/log?tailLines=5"] = '{"level":40,"msg":"waiting for Redis: WRONGPASS invalid username-password pair"}\n';
+  });
+  t.same(worker.map((c) => c.name), ["backend meme-generator/meme-generator"]);
+  t.match(worker[0]?.evidence, "0/1 pods Ready; meme-generator-def-1: Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503; log: {\"level\":40,\"msg\":\"waiting for Redis: WRONGPASS", "the worker's reason from its events and log");
 
   const job = await faulty(t, (o) => {
     (list(o, /jobs/)[0] as unknown as { status: unknown }).status = { active: 1, failed: 2 };
