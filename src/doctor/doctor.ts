@@ -26,7 +26,7 @@ export interface DoctorOptions {
 }
 
 type Condition = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
-type Meta = { name: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string };
+type Meta = { name: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string; ownerReferences?: { kind: string; name: string }[] };
 type Container = { name: string; resources?: { requests?: Record<string, string> }; ports?: { name?: string; containerPort: number }[] };
 type Workload = { metadata: Meta; spec: { replicas?: number; selector: { matchLabels?: Record<string, string> }; template: { spec: { containers: Container[] } } }; status?: { replicas?: number; readyReplicas?: number } };
 type Pod = { metadata: Meta; spec: { containers: Container[] }; status?: { phase?: string; conditions?: Condition[]; containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: Record<string, { reason?: string; message?: string } | undefined> }[] } };
@@ -74,8 +74,11 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
   const workloads = [...deployments, ...statefulsets];
 
   // The HPA: the metrics API, the requests it divides by, its current metrics.
-  const frontendHpa = hpas.find((h) => component(h.metadata) === "frontend");
-  const otherHpas = hpas.filter((h) => h !== frontendHpa);
+  // The HPAs KEDA makes for its ScaledObjects are KEDA's: checked with them, not here.
+  const keda = new Set(scaledobjects.map((so) => `${ns(so.metadata)}/${so.status?.hpaName}`));
+  const ownHpas = hpas.filter((h) => !keda.has(`${ns(h.metadata)}/${h.metadata.name}`) && !h.metadata.ownerReferences?.some((o) => o.kind === "ScaledObject"));
+  const frontendHpa = ownHpas.find((h) => component(h.metadata) === "frontend");
+  const otherHpas = ownHpas.filter((h) => h !== frontendHpa);
   if (frontendHpa || otherHpas.length > 0) {
     const service = await kube.find<{ status?: { conditions?: Condition[] } }>("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io");
     const available = conditionOf(service?.status?.conditions, "Available");
@@ -91,7 +94,7 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
 
   // KEDA: installed, the ScaledObject Ready and Active as the lag says, its HPA, no scaler errors.
   for (const so of scaledobjects) checks.push(...(await kedaChecks(kube, so, hpas, workloads, now)));
-  if (scaledobjects.length === 0 && !hpas.some((h) => component(h.metadata) === "backend")) {
+  if (scaledobjects.length === 0 && !ownHpas.some((h) => component(h.metadata) === "backend")) {
     const crd = await kube.find("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh");
     if (!crd) checks.push({ area: "KEDA", name: "KEDA installed", ok: false, evidence: "no ScaledObject kind (CRD scaledobjects.keda.sh) and no HPA for the backend: nothing scales the workers", fix: "helm install keda kedacore/keda -n keda --create-namespace, then helm upgrade this release so it renders the ScaledObject" });
   }
@@ -105,7 +108,7 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
 
   // The tiers: the provisioner Job, then each workload's pods Ready, with the reason when not.
   for (const job of jobs.filter((j) => component(j.metadata) === "provisioner")) checks.push(await jobCheck(kube, job));
-  for (const w of workloads) checks.push(await tierCheck(kube, w, pods));
+  for (const w of workloads) checks.push(await tierCheck(kube, w, pods, now));
   return checks;
 }
 
@@ -305,7 +308,10 @@ async function logTail(kube: Kube, namespace: string, selector: string, containe
   }
 }
 
-async function tierCheck(kube: Kube, w: Workload, all: Pod[]): Promise<Check> {
+/** How long a new pod may take to become Ready before the doctor counts it. */
+const startupGraceMs = 30_000;
+
+async function tierCheck(kube: Kube, w: Workload, all: Pod[], now: number): Promise<Check> {
   const where = `${ns(w.metadata)}/${w.metadata.name}`;
   const tier = w.metadata.labels?.["app.kubernetes.io/component"] ?? w.metadata.name;
   const match = w.spec.selector.matchLabels ?? {};
@@ -313,16 +319,19 @@ async function tierCheck(kube: Kube, w: Workload, all: Pod[]): Promise<Check> {
   const want = w.spec.replicas ?? 1;
   const isReady = (p: Pod) => conditionOf(p.status?.conditions, "Ready")?.status === "True";
   const ready = pods.filter(isReady);
-  if (want === 0) return { area: "tiers", name: `${tier} ${where}`, ok: true, evidence: "0 replicas: asleep (KEDA wakes it on the first message)" };
-  if (ready.length >= want) return { area: "tiers", name: `${tier} ${where}`, ok: true, evidence: `${ready.length}/${want} pods Ready` };
-  const unready = pods.filter((p) => !isReady(p));
+  // A pod that has had its start-up time and is still not Ready is a problem even while enough others
+  // are (a rollout whose new pods never become Ready leaves the old ones serving).
+  const unready = pods.filter((p) => !isReady(p) && !p.metadata.deletionTimestamp && now - Date.parse(p.metadata.creationTimestamp ?? "") >= startupGraceMs);
+  if (want === 0 && unready.length === 0) return { area: "tiers", name: `${tier} ${where}`, ok: true, evidence: "0 replicas: asleep (KEDA wakes it on the first message)" };
+  if (ready.length >= want && unready.length === 0) return { area: "tiers", name: `${tier} ${where}`, ok: true, evidence: `${ready.length}/${want} pods Ready` };
   const reasons: string[] = [];
-  for (const pod of unready.slice(0, 2)) reasons.push(`${pod.metadata.name}: ${await whyUnready(kube, pod, tier)}`);
+  const notReady = pods.filter((p) => !isReady(p) && !p.metadata.deletionTimestamp);
+  for (const pod of notReady.slice(0, 2)) reasons.push(`${pod.metadata.name}: ${await whyUnready(kube, pod, tier)}`);
   return {
     area: "tiers",
     name: `${tier} ${where}`,
     ok: false,
-    evidence: `${ready.length}/${want} pods Ready${reasons.length ? `; ${reasons.join("; ")}` : pods.length === 0 ? "; no pod exists (kubectl describe shows why none was made)" : ""}`,
+    evidence: `${ready.length}/${want} pods Ready${unready.length > 0 ? `, ${unready.length} not Ready after ${startupGraceMs / 1000} s` : ""}${reasons.length ? `; ${reasons.join("; ")}` : pods.length === 0 ? "; no pod exists (kubectl describe shows why none was made)" : ""}`,
     fix:
       tier === "frontend" || tier === "backend"
         ? "the reason above names what the tier waits for (NATS, the queue, Redis); check that tier first, then the NetworkPolicies and the credentials in the tier's Secrets"

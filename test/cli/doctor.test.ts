@@ -245,7 +245,7 @@ t.test("each fault is found, with its evidence and its fix", async (t) => {
     o["/api/v1/namespaces/meme-generator/pods/meme-generator-frontend-abc-1:9090/proxy/readyz"] = `!${JSON.stringify({ status: "not ready", reason: "waiting for NATS: Authorization Violation" })}`;
   });
   t.same(unready.map((c) => c.name), ["frontend meme-generator/meme-generator-frontend"]);
-  t.match(unready[0]?.evidence, "1/2 pods Ready; meme-generator-frontend-abc-1: /readyz on 9090: 503 waiting for NATS: Authorization Violation", "the reason from the pod's own /readyz, through the pod proxy");
+  t.match(unready[0]?.evidence, "1/2 pods Ready, 1 not Ready after 30 s; meme-generator-frontend-abc-1: /readyz on 9090: 503 waiting for NATS: Authorization Violation", "the reason from the pod's own /readyz, through the pod proxy");
 
   const worker = await faulty(t, (o) => {
     const pod = list(o, /\/api\/v1\/pods/)[2] as unknown as { status: { conditions: unknown[] } };
@@ -255,7 +255,18 @@ t.test("each fault is found, with its evidence and its fix", async (t) => {
     o["/api/v1/namespaces/meme-generator/pods/meme-generator-def-1/log?tailLines=5"] = '{"level":40,"msg":"waiting for Redis: WRONGPASS invalid username-password pair"}\n';
   });
   t.same(worker.map((c) => c.name), ["backend meme-generator/meme-generator"]);
-  t.match(worker[0]?.evidence, "0/1 pods Ready; meme-generator-def-1: Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503; log: {\"level\":40,\"msg\":\"waiting for Redis: WRONGPASS", "the worker's reason from its events and log");
+  t.match(worker[0]?.evidence, "0/1 pods Ready, 1 not Ready after 30 s; meme-generator-def-1: Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503; log: {\"level\":40,\"msg\":\"waiting for Redis: WRONGPASS", "the worker's reason from its events and log");
+
+  const stuck = await faulty(t, (o) => {
+    // A rollout whose new pod never becomes Ready: the old two still serve.
+    const pods = list(o, /\/api\/v1\/pods/) as unknown as { metadata: Record<string, unknown>; spec: unknown; status: unknown }[];
+    const first = pods[0] as (typeof pods)[number];
+    pods.push({ ...first, metadata: { ...first.metadata, name: "meme-generator-frontend-new-1", creationTimestamp: ago(120) }, status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }] } });
+    const young = { ...first, metadata: { ...first.metadata, name: "meme-generator-frontend-new-2", creationTimestamp: ago(5) }, status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }] } };
+    pods.push(young);
+  });
+  t.same(stuck.map((c) => c.name), ["frontend meme-generator/meme-generator-frontend"], "a pod not Ready after its start-up time is a problem even with enough Ready");
+  t.match(stuck[0]?.evidence, "2/2 pods Ready, 1 not Ready after 30 s; meme-generator-frontend-new-1:");
 
   const job = await faulty(t, (o) => {
     (list(o, /jobs/)[0] as unknown as { status: unknown }).status = { active: 1, failed: 2 };
