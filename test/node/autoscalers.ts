@@ -226,19 +226,30 @@ export interface VpaRedis {
   during: (stop: AbortSignal) => Promise<{ ok: boolean; report: string }>;
 }
 
-/**
- * The guide's Redis VPA test: `redis-benchmark -n <requests> -c 50` through `kubectl port-forward` to
- * the Redis Service with the password NOTES prints; the recommendation is read back (as `kubectl
- * describe vpa` shows it) inside minAllowed/maxAllowed; with the updater running, Redis is evicted if
- * its requests lie outside the recommended bounds (otherwise the test deletes the pod and says so),
- * memes keep flowing meanwhile, and the admission controller gives the new pod the target.
- */
-export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: string, options: VpaRedis): Promise<void> {
+/** The guide's Redis VPA test in its two parts, over one sampler of Redis's requests, use and recommendation. */
+export interface RedisVpaRun {
+  /**
+   * `redis-benchmark -n <requests> -c 50` through `kubectl port-forward` to the Redis Service with the
+   * password NOTES prints; the recommendation rises, read back as `kubectl describe vpa` shows it, inside
+   * minAllowed/maxAllowed. Resolves to whether the eviction part can follow.
+   */
+  benchmark(t: Test): Promise<boolean>;
+  /**
+   * With the updater running, Redis is evicted if its requests lie outside the recommended bounds
+   * (otherwise the test deletes the pod and says so), memes keep flowing meanwhile, and the admission
+   * controller gives the new pod the target.
+   */
+  evict(t: Test): Promise<void>;
+  /** Stops the sampler and the updater; draws the run. */
+  close(t: Test): Promise<void>;
+}
+
+export async function redisVpaRun(t: Test, c: Cluster, password: string, options: VpaRedis): Promise<RedisVpaRun | undefined> {
   const [ns, name, container, podName] = ["cache", "redis-vpa", "redis", "redis-0"];
   const vpa = await c.get<Vpa>(["vpa", name, "-n", ns]);
   const policy = vpa.spec.resourcePolicy.containerPolicies.find((p) => p.containerName === container);
   const [min, max] = [pair(policy?.minAllowed), pair(policy?.maxAllowed)];
-  if (!t.ok(min && max, `${ns}/${name} bounds the ${container} container: minAllowed ${show(min)}, maxAllowed ${show(max)}`) || !min || !max) return;
+  if (!t.ok(min && max, `${ns}/${name} bounds the ${container} container: minAllowed ${show(min)}, maxAllowed ${show(max)}`) || !min || !max) return undefined;
   const watch = new Sampler<Omit<VpaSample, "at">>(async () => {
     const [v, pod, usage] = await Promise.all([
       c.get<Vpa>(["vpa", name, "-n", ns]),
@@ -252,73 +263,82 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
   }, 2000);
   const { samples, marks } = watch;
   let stopUpdater: (() => Promise<void>) | undefined;
-  try {
-    const first = await watch.until((s) => s.target !== undefined, 120);
-    t.ok(first, `a first recommendation ${first?.at.toFixed(0)} s in: target ${show(first?.target)} (requests ${show(first?.request)})`);
+  /** The pod the recommendation rose under. */
+  let redis: string | undefined;
+  return {
+    async benchmark(t) {
+      const first = await watch.until((s) => s.target !== undefined, 120);
+      t.ok(first, `a first recommendation ${first?.at.toFixed(0)} s in: target ${show(first?.target)} (requests ${show(first?.request)})`);
 
-    const port = await portForward(t, c, "svc/redis", ns, 6379);
-    const benchStart = watch.mark("redis-benchmark starts");
-    const bench = await run("redis-benchmark", ["-h", "127.0.0.1", "-p", String(port), "-a", password, "-n", String(options.requests), "-c", "50", "-q"], 900_000);
-    const benchEnd = watch.mark("redis-benchmark ends");
-    const rates = benchmarkRates(bench.stdout);
-    const shown = Object.entries(rates).map(([test, rate]) => `${test} ${Math.round(rate)}/s`);
-    t.ok(bench.code === 0 && shown.length > 0, `redis-benchmark -n ${options.requests} -c 50 through port-forward in ${(benchEnd - benchStart).toFixed(0)} s: ${shown.join(", ") || bench.stderr.trim() || bench.stdout.trim()}`);
+      const port = await portForward(t, c, "svc/redis", ns, 6379);
+      const benchStart = watch.mark("redis-benchmark starts");
+      const bench = await run("redis-benchmark", ["-h", "127.0.0.1", "-p", String(port), "-a", password, "-n", String(options.requests), "-c", "50", "-q"], 900_000);
+      const benchEnd = watch.mark("redis-benchmark ends");
+      const rates = benchmarkRates(bench.stdout);
+      const shown = Object.entries(rates).map(([test, rate]) => `${test} ${Math.round(rate)}/s`);
+      t.ok(bench.code === 0 && shown.length > 0, `redis-benchmark -n ${options.requests} -c 50 through port-forward in ${(benchEnd - benchStart).toFixed(0)} s: ${shown.join(", ") || bench.stderr.trim() || bench.stdout.trim()}`);
 
-    // The benchmark's load in the recommendation: the recommender reads the metrics API every interval,
-    // which metrics-server refreshes every 10 s from the kubelet's own window; two reads and those are the bound.
-    const before = samples.filter((s) => s.at <= benchStart).at(-1);
-    const rose = (s: VpaSample) => !!(s.target && s.upper && before?.target && before.upper && (s.target.cpu > before.target.cpu || s.upper.cpu > before.upper.cpu));
-    const bound = 2 * options.intervalSeconds + 30;
-    const fresh = await watch.until(rose, bound, benchStart);
-    const describe = await c.kubectl(["describe", "vpa", name, "-n", ns]);
-    t.comment(`kubectl describe vpa ${name} -n ${ns} (its recommendation):\n${describe.stdout.slice(describe.stdout.indexOf("Recommendation:")).trim()}`);
-    const moved = fresh ? Math.max(0, fresh.at - benchEnd) : undefined;
-    if (!t.ok(fresh?.target && fresh.lower && fresh.upper && (moved ?? Infinity) <= bound, `the CPU recommendation rose with the benchmark (${fresh ? `${moved?.toFixed(0)} s after it ended; bound ${bound} s` : "not"}): from target ${show(before?.target)} bounds ${show(before?.lower)} … ${show(before?.upper)} to target ${show(fresh?.target)} bounds ${show(fresh?.lower)} … ${show(fresh?.upper)}`) || !fresh?.target || !fresh.lower || !fresh.upper) return;
-    for (const k of ["cpu", "memory"] as const) {
-      const unit = k === "cpu" ? "m" : "Mi";
-      t.ok(fresh.target[k] >= min[k] && fresh.target[k] <= max[k], `${k}: target ${fresh.target[k].toFixed(0)}${unit} inside minAllowed ${min[k]}${unit} … maxAllowed ${max[k]}${unit}`);
-      t.ok(fresh.lower[k] <= fresh.target[k] && fresh.target[k] <= fresh.upper[k], `${k}: lower bound ${fresh.lower[k].toFixed(0)} ≤ target ≤ upper bound ${fresh.upper[k].toFixed(0)}`);
-    }
+      // The benchmark's load in the recommendation: the recommender reads the metrics API every interval,
+      // which metrics-server refreshes every 10 s from the kubelet's own window; two reads and those are the bound.
+      const before = samples.filter((s) => s.at <= benchStart).at(-1);
+      const rose = (s: VpaSample) => !!(s.target && s.upper && before?.target && before.upper && (s.target.cpu > before.target.cpu || s.upper.cpu > before.upper.cpu));
+      const bound = 2 * options.intervalSeconds + 30;
+      const fresh = await watch.until(rose, bound, benchStart);
+      const describe = await c.kubectl(["describe", "vpa", name, "-n", ns]);
+      t.comment(`kubectl describe vpa ${name} -n ${ns} (its recommendation):\n${describe.stdout.slice(describe.stdout.indexOf("Recommendation:")).trim()}`);
+      const moved = fresh ? Math.max(0, fresh.at - benchEnd) : undefined;
+      if (!t.ok(fresh?.target && fresh.lower && fresh.upper && (moved ?? Infinity) <= bound, `the CPU recommendation rose with the benchmark (${fresh ? `${moved?.toFixed(0)} s after it ended; bound ${bound} s` : "not"}): from target ${show(before?.target)} bounds ${show(before?.lower)} … ${show(before?.upper)} to target ${show(fresh?.target)} bounds ${show(fresh?.lower)} … ${show(fresh?.upper)}`) || !fresh?.target || !fresh.lower || !fresh.upper) return false;
+      for (const k of ["cpu", "memory"] as const) {
+        const unit = k === "cpu" ? "m" : "Mi";
+        t.ok(fresh.target[k] >= min[k] && fresh.target[k] <= max[k], `${k}: target ${fresh.target[k].toFixed(0)}${unit} inside minAllowed ${min[k]}${unit} … maxAllowed ${max[k]}${unit}`);
+        t.ok(fresh.lower[k] <= fresh.target[k] && fresh.target[k] <= fresh.upper[k], `${k}: lower bound ${fresh.lower[k].toFixed(0)} ≤ target ≤ upper bound ${fresh.upper[k].toFixed(0)}`);
+      }
+      redis = fresh.pod;
+      return true;
+    },
 
-    // The updater, and memes through the frontend while it acts.
-    const redis = fresh.pod;
-    const out = await watch.until(outside, 60);
-    const stopTraffic = new AbortController();
-    const traffic = options.during(stopTraffic.signal);
-    stopUpdater = await options.startUpdater();
-    watch.mark("updater starts");
-    let replaced = await watch.until((s) => s.pod !== redis, 6 * options.intervalSeconds + 60);
-    if (out) {
-      t.ok(replaced, `requests ${show(out.request)} lay outside the bounds ${show(out.lower)} … ${show(out.upper)}: the updater evicted ${podName} (${replaced ? `${(replaced.at - (marks.at(-1)?.at ?? 0)).toFixed(0)} s after it started` : "not"})`);
-    } else {
-      t.comment(`requests ${show(samples.at(-1)?.request)} lie inside the bounds ${show(samples.at(-1)?.lower)} … ${show(samples.at(-1)?.upper)}: the updater leaves ${podName} alone, so the test deletes it`);
-      await c.kubectl(["delete", "pod", podName, "-n", ns, "--wait=false"]);
-      replaced = await watch.until((s) => s.pod !== redis, 120);
-    }
-    if (replaced) watch.mark(`${podName} recreated`);
-    const evictions = await c.kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.name=${podName},reason=EvictedByVPA`, "-o", "jsonpath={.items[*].message}"]);
-    if (out) t.match(evictions.stdout, /VPA/i, `the event the updater left: ${evictions.stdout.trim()}`);
-    let pod: RedisPod | undefined;
-    for (let i = 0; i < 120 && !pod?.status.conditions?.some((x) => x.type === "Ready" && x.status === "True"); i++) {
-      pod = await c.get<RedisPod>(["pod", podName, "-n", ns]).catch(() => undefined);
-      await sleep(1000);
-    }
-    watch.mark(`${podName} Ready`);
-    // Memes go on for 10 s against the new Redis, then stop.
-    setTimeout(() => stopTraffic.abort(), 10_000);
-    const requests = pair(pod?.spec.containers.find((x) => x.name === container)?.resources.requests);
-    // What the admission controller wrote is the target at the pod's creation.
-    const created = (Date.parse(pod?.metadata.creationTimestamp ?? "") - watch.t0) / 1000;
-    const targets = samples.filter((s) => s.target && s.at >= created - 2 * options.intervalSeconds - 5 && s.at <= created + 5).map((s) => s.target as { cpu: number; memory: number });
-    const match = targets.find((x) => requests && Math.abs(x.cpu - requests.cpu) < 1 && Math.abs(x.memory - requests.memory) < 1);
-    t.ok(match, `the new pod's requests ${show(requests)} are the recommendation's target at its creation (${[...new Set(targets.map(show))].join(" or ")})`);
-    t.match(pod?.metadata.annotations?.vpaUpdates ?? "", /redis-vpa/, `the admission controller says so on the pod: ${pod?.metadata.annotations?.vpaUpdates}`);
-    const { ok, report } = await traffic;
-    t.ok(ok, `no meme lost across the recreate: ${report}`);
-  } finally {
-    await watch.stop();
-    await stopUpdater?.();
-    if (samples.length > 0) {
+    async evict(t) {
+      if (!t.ok(redis, "the recommendation rose under the benchmark first")) return;
+      // The updater, and memes through the frontend while it acts.
+      const out = await watch.until(outside, 60);
+      const stopTraffic = new AbortController();
+      const traffic = options.during(stopTraffic.signal);
+      stopUpdater = await options.startUpdater();
+      watch.mark("updater starts");
+      let replaced = await watch.until((s) => s.pod !== redis, 6 * options.intervalSeconds + 60);
+      if (out) {
+        t.ok(replaced, `requests ${show(out.request)} lay outside the bounds ${show(out.lower)} … ${show(out.upper)}: the updater evicted ${podName} (${replaced ? `${(replaced.at - (marks.at(-1)?.at ?? 0)).toFixed(0)} s after it started` : "not"})`);
+      } else {
+        t.comment(`requests ${show(samples.at(-1)?.request)} lie inside the bounds ${show(samples.at(-1)?.lower)} … ${show(samples.at(-1)?.upper)}: the updater leaves ${podName} alone, so the test deletes it`);
+        await c.kubectl(["delete", "pod", podName, "-n", ns, "--wait=false"]);
+        replaced = await watch.until((s) => s.pod !== redis, 120);
+      }
+      if (replaced) watch.mark(`${podName} recreated`);
+      const evictions = await c.kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.name=${podName},reason=EvictedByVPA`, "-o", "jsonpath={.items[*].message}"]);
+      if (out) t.match(evictions.stdout, /VPA/i, `the event the updater left: ${evictions.stdout.trim()}`);
+      let pod: RedisPod | undefined;
+      for (let i = 0; i < 120 && !pod?.status.conditions?.some((x) => x.type === "Ready" && x.status === "True"); i++) {
+        pod = await c.get<RedisPod>(["pod", podName, "-n", ns]).catch(() => undefined);
+        await sleep(1000);
+      }
+      watch.mark(`${podName} Ready`);
+      // Memes go on for 10 s against the new Redis, then stop.
+      setTimeout(() => stopTraffic.abort(), 10_000);
+      const requests = pair(pod?.spec.containers.find((x) => x.name === container)?.resources.requests);
+      // What the admission controller wrote is the target at the pod's creation.
+      const created = (Date.parse(pod?.metadata.creationTimestamp ?? "") - watch.t0) / 1000;
+      const targets = samples.filter((s) => s.target && s.at >= created - 2 * options.intervalSeconds - 5 && s.at <= created + 5).map((s) => s.target as { cpu: number; memory: number });
+      const match = targets.find((x) => requests && Math.abs(x.cpu - requests.cpu) < 1 && Math.abs(x.memory - requests.memory) < 1);
+      t.ok(match, `the new pod's requests ${show(requests)} are the recommendation's target at its creation (${[...new Set(targets.map(show))].join(" or ")})`);
+      t.match(pod?.metadata.annotations?.vpaUpdates ?? "", /redis-vpa/, `the admission controller says so on the pod: ${pod?.metadata.annotations?.vpaUpdates}`);
+      const { ok, report } = await traffic;
+      t.ok(ok, `no meme lost across the recreate: ${report}`);
+    },
+
+    async close(t) {
+      await watch.stop();
+      await stopUpdater?.();
+      if (samples.length === 0) return;
       mkdirSync(artifacts, { recursive: true });
       const cols = (r: { cpu: number; memory: number } | undefined) => (r ? [r.cpu.toFixed(1), r.memory.toFixed(1)] : ["", ""]);
       const csv = [
@@ -342,6 +362,6 @@ export async function benchmarkMovesRedisVpa(t: Test, c: Cluster, password: stri
         writeFileSync(join(artifacts, `vpa-redis-${k}.svg`), stepChart(`Redis ${k} under its VPA (minAllowed ${k === "cpu" ? `${min?.cpu}m` : `${min?.memory}Mi`}, maxAllowed ${k === "cpu" ? `${max?.cpu}m` : `${max?.memory}Mi`})`, series, marks, { left: unit, right: "" }));
       }
       t.comment("written: .artifacts/e2e/vpa-redis.csv, .artifacts/e2e/vpa-redis-memory.svg, .artifacts/e2e/vpa-redis-cpu.svg");
-    }
-  }
+    },
+  };
 }

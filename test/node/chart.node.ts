@@ -15,12 +15,13 @@ import { stringify } from "yaml";
 import { repoPath } from "../../generator/schema.js";
 import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
-import { stopProcesses } from "../e2e/controlplane.js";
+import { stopProcesses, type Process } from "../e2e/controlplane.js";
 import { image, imagesDir, manifest } from "../image/manifest.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
 import { activationThreshold, burstFromZero, fallbackOnMissingConsumer, guideLoopWakesBackend, KedaBackend, stepDownMidScaleOut } from "./keda.js";
-import { benchmarkMovesRedisVpa, heyScalesFrontend, loopScalesFrontend, utilization, type HpaObject } from "./autoscalers.js";
+import { heyScalesFrontend, redisVpaRun, loopScalesFrontend, utilization, type HpaObject } from "./autoscalers.js";
 import { clusterIP, noneLost, pacedMemes, portForward } from "./traffic.js";
+import { doctorFindsFaults } from "./doctor.js";
 
 type Condition = { type: string; status: string; lastTransitionTime?: string };
 type ContainerStatus = { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string }; waiting?: { reason?: string }; terminated?: { exitCode: number; reason?: string } } };
@@ -473,115 +474,136 @@ async function suite(crds: string): Promise<void> {
   await t.test("helm3: demo (Redis standalone) on the real node", async (t) => {
     const installed = await install(t, "helm3", "demo", "meme-generator", demoArgs);
     if (!installed) return;
-    await t.test("the guide's access commands", (t) => accessCommands(t, c));
-    await t.test("the NetworkPolicies, enforced: each allowed path connects, every other is refused", (t) => policyTable(t, c, node));
-    await t.test("a scale-out's new pod, at the demo's limits, with the stack up", async (t) => {
-      // Ready transitions are stamped to the second, and readiness is probed every 5 s.
-      for (const [deployment, what] of [["meme-generator-frontend", "frontend"], ["meme-generator", "worker"]] as const) {
-        const took = await scaleOut(c, deployment, "meme-generator");
-        t.ok(took.scheduled > 0 && took.scheduled < 120, `${what}: scheduled→Ready ${took.scheduled.toFixed(1)} s, container start→Ready ${took.container.toFixed(1)} s`);
-      }
-    });
-    await t.test("deleting the NATS pod, then the Redis pod, mid-load loses nothing", async (t) => {
-      // From the host to the Service's address: the host routes the Service range to the node.
-      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
-      const replaced: string[] = [];
-      const faults = new Map<number, () => Promise<void>>([
-        [10, async () => void replaced.push(`nats-0 back Ready in ${(await replacePod(c, "nats-0", "messaging")).toFixed(1)} s`)],
-        [40, async () => void replaced.push(`redis-0 back Ready in ${(await replacePod(c, "redis-0", "cache")).toFixed(1)} s`)],
-      ]);
-      const paced = await pacedMemes(`http://${ip}`, 60, 1, faults);
-      t.comment(`60 memes at 1/s through http://${ip}: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; ${replaced.join(", ")}; not final: ${JSON.stringify(paced.lostStates)}; /api/stats ${paced.stats}`);
-      noneLost(t, paced, 60);
-      t.equal(replaced.length, 2, "both pods were replaced during the load");
-    });
-    await t.test("helm upgrade that rolls every tier keeps serving a paced stream", async (t) => {
-      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
-      // A new pod template for the frontend, the workers, NATS and Redis: each rolls, as a new image would make it.
-      const rollout = ["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set-string", `${tier}.podAnnotations.rollout=2`]);
-      const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), ...demoArgs, ...rollout];
-      let upgraded: { code: number; stderr: string; seconds: number } | undefined;
-      const faults = new Map<number, () => Promise<void>>([
-        [5, async () => {
-          const started = Date.now();
-          const result = await c.helm("helm3", args);
-          upgraded = { code: result.code, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
-        }],
-      ]);
-      const paced = await pacedMemes(`http://${ip}`, 60, 1, faults);
-      t.comment(`60 memes at 1/s through a helm upgrade (${upgraded?.seconds.toFixed(1)} s): ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; not final: ${JSON.stringify(paced.lostStates)}`);
-      t.equal(upgraded?.code, 0, `helm upgrade --wait succeeded ${upgraded?.stderr.trim() ?? ""}`);
-      const pods = (await Promise.all(["meme-generator", "messaging", "cache"].map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items))).flat();
-      const tiers = pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
-      t.ok(tiers.length >= 4 && tiers.every((p) => p.metadata.annotations?.rollout === "2"), `every pod of the tiers is of the new revision (${tiers.map((p) => p.metadata.name).join(", ")})`);
-      noneLost(t, paced, 60);
-    });
-    const metricsServer = await node.startMetricsServer(plane, await freePort());
-    await t.test("metrics-server on the node: kubectl top and the frontend HPA read the real pods", async (t) => {
-      const row = /meme-generator-frontend-\S+\s+\d+m\s+\d+Mi/;
-      let top = "";
-      for (let i = 0; i < 90 && !row.test(top); i++) {
-        top = (await c.kubectl(["top", "pods", "-n", "meme-generator"])).stdout;
-        if (!row.test(top)) await sleep(1000);
-      }
-      t.match(top, row, `kubectl top pods -n meme-generator:\n${top.trim()}`);
-      type Hpa = HpaObject & { status: { conditions?: Condition[] } };
-      let hpa: Hpa | undefined;
-      for (let i = 0; i < 120 && (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined); i++) {
-        hpa = await c.get<Hpa>(["hpa", "meme-generator-frontend-hpa", "-n", "meme-generator"]);
-        if (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined) await sleep(1000);
-      }
-      t.ok(utilization(hpa, "cpu") !== undefined && utilization(hpa, "memory") !== undefined, `the frontend HPA reads CPU ${utilization(hpa, "cpu")}% and memory ${utilization(hpa, "memory")}% of the pods' requests (replicas ${hpa?.status.currentReplicas})`);
-      const active = hpa?.status.conditions?.find((c) => c.type === "ScalingActive");
-      t.equal(active?.status, "True", "ScalingActive: the HPA computes replicas from the metrics");
-    });
-    // The recommender from here on, so Redis has a history by the time the benchmark runs.
-    const vpa = await node.startVpa(plane, await freePort(), timing.vpa);
-    // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
-    const keda = await node.startKeda(plane);
-    await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
-      type ScaledObject = { metadata: { name: string }; status?: { conditions?: Condition[]; externalMetricNames?: string[] } };
-      let scaled: ScaledObject | undefined;
-      for (let i = 0; i < 120 && !scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"); i++) {
-        scaled = (await c.get<{ items: ScaledObject[] }>(["scaledobjects", "-n", "meme-generator"])).items[0];
-        await sleep(500);
-      }
-      t.ok(scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), `ScaledObject ${scaled?.metadata.name} Ready: its trigger answers`);
-      const metric = scaled?.status?.externalMetricNames?.[0] ?? "";
-      const path = `/apis/external.metrics.k8s.io/v1beta1/namespaces/meme-generator/${metric}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=${scaled?.metadata.name}`)}`;
-      const read = await c.kubectl(["get", "--raw", path]);
-      const value = (JSON.parse(read.stdout || "{}") as { items?: { value: string }[] }).items?.[0]?.value;
-      t.ok(read.code === 0 && value !== undefined, `the external metric ${metric}, which the operator reads from NATS's /jsz: ${value ?? read.stderr.trim()}`);
-    });
-    // The frontend's HPA and the backend's KEDA side by side: different tiers, different autoscalers,
-    // and neither test's traffic reaches the other's (hey asks for the page, the KEDA tests publish to
-    // NATS themselves). Most of either is waiting for its autoscaler, so together they take the time
-    // of the longer. Each runs its own tests in order.
-    const k = await KedaBackend.open(t, c, "meme-generator-backend-scaler", "meme-generator");
+    // The programs the autoscalers need, started as the tests come to them; whatever happens, the
+    // release goes and they stop, so the installs after this one find a clean cluster.
+    const programs: Process[] = [];
+    let vpa: Process[] = [];
     try {
-      await t.test("the frontend under its HPA and the backend under KEDA, at the same time", { jobs: 2 }, async (t) => {
-        t.test("the frontend HPA: the guide's Methods 1 and 2", async (t) => {
-          await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds));
-          await t.test("the guide's Method 2: a CPU loop in one frontend pod raises the replicas, and its CPU falls after", (t) => loopScalesFrontend(t, c, timing.loopSeconds));
-        });
-        t.test("the backend under KEDA: the guide's loop, activation, the fallback, a burst", async (t) => {
-          await t.test("the guide's nats pub loop through port-forward wakes real workers from zero, every meme is done, and they sleep after the cooldown", (t) => guideLoopWakesBackend(t, k, c));
-          // Before any burst: the HPA KEDA made keeps the highest count of its 300 s scale-down window, and
-          // the fallback's 2 must not sit under a burst's 4.
-          await t.test("activation as KEDA's tests check it: the guide's threshold 1 leaves one message asleep for 60 s, the demo's 0 wakes it", (t) => activationThreshold(t, k, release, repoPath("chart")));
-          await t.test("the fallback: a trigger pointed at a missing consumer takes the backend to the fallback replicas", (t) => fallbackOnMissingConsumer(t, k, c));
-          // Full-size memes: one worker drains 40 in fast mode before the HPA's first sync.
-          await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, and where the time to the first result goes", (t) => burstFromZero(t, k, 120, false));
-        });
+      await t.test("the guide's access commands", (t) => accessCommands(t, c));
+      await t.test("the NetworkPolicies, enforced: each allowed path connects, every other is refused", (t) => policyTable(t, c, node));
+      await t.test("a scale-out's new pod, at the demo's limits, with the stack up", async (t) => {
+        // Ready transitions are stamped to the second, and readiness is probed every 5 s.
+        for (const [deployment, what] of [["meme-generator-frontend", "frontend"], ["meme-generator", "worker"]] as const) {
+          const took = await scaleOut(c, deployment, "meme-generator");
+          t.ok(took.scheduled > 0 && took.scheduled < 120, `${what}: scheduled→Ready ${took.scheduled.toFixed(1)} s, container start→Ready ${took.container.toFixed(1)} s`);
+        }
       });
-    } finally {
-      await k.close();
-      t.comment(`written: ${k.draw("keda-node").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
-    }
-    // After KEDA's tests: its memes would wake the backend under the activation test.
-    await t.test("the Redis VPA: redis-benchmark, a recommendation within bounds, the updater's eviction and the admission controller's requests", async (t) => {
-      const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
-      await benchmarkMovesRedisVpa(t, c, await redisPassword(c), {
+      await t.test("deleting the NATS pod, then the Redis pod, mid-load loses nothing", async (t) => {
+        // From the host to the Service's address: the host routes the Service range to the node.
+        const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+        const replaced: string[] = [];
+        // NATS's pod goes at the fifth meme, Redis's 5 s after the new NATS is Ready, and the memes go on
+        // until 5 s after the new Redis is (at most 90).
+        const stop = new AbortController();
+        const faults = new Map<number, () => Promise<void>>([
+          [
+            5,
+            async () => {
+              replaced.push(`nats-0 back Ready in ${(await replacePod(c, "nats-0", "messaging")).toFixed(1)} s`);
+              await sleep(5000);
+              replaced.push(`redis-0 back Ready in ${(await replacePod(c, "redis-0", "cache")).toFixed(1)} s`);
+              await sleep(5000);
+              stop.abort();
+            },
+          ],
+        ]);
+        const paced = await pacedMemes(`http://${ip}`, 90, 1, faults, stop.signal);
+        t.comment(`${paced.sent} memes at 1/s through http://${ip}: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; ${replaced.join(", ")}; not final: ${JSON.stringify(paced.lostStates)}; /api/stats ${paced.stats}`);
+        noneLost(t, paced, paced.sent);
+        t.equal(replaced.length, 2, "both pods were replaced during the load");
+      });
+      await t.test("helm upgrade that rolls every tier keeps serving a paced stream", async (t) => {
+        const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+        // A new pod template for the frontend, the workers, NATS and Redis: each rolls, as a new image would make it.
+        const rollout = ["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set-string", `${tier}.podAnnotations.rollout=2`]);
+        const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), ...demoArgs, ...rollout];
+        let upgraded: { code: number; stderr: string; seconds: number } | undefined;
+        // The upgrade begins at the fifth meme; the memes go on until 10 s after it has waited for every tier (at most 120).
+        const stop = new AbortController();
+        const faults = new Map<number, () => Promise<void>>([
+          [5, async () => {
+            const started = Date.now();
+            const result = await c.helm("helm3", args);
+            upgraded = { code: result.code, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+            await sleep(10_000);
+            stop.abort();
+          }],
+        ]);
+        const paced = await pacedMemes(`http://${ip}`, 120, 1, faults, stop.signal);
+        t.comment(`${paced.sent} memes at 1/s through a helm upgrade (${upgraded?.seconds.toFixed(1)} s): ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; not final: ${JSON.stringify(paced.lostStates)}`);
+        t.equal(upgraded?.code, 0, `helm upgrade --wait succeeded ${upgraded?.stderr.trim() ?? ""}`);
+        const pods = (await Promise.all(["meme-generator", "messaging", "cache"].map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items))).flat();
+        const tiers = pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
+        t.ok(tiers.length >= 4 && tiers.every((p) => p.metadata.annotations?.rollout === "2"), `every pod of the tiers is of the new revision (${tiers.map((p) => p.metadata.name).join(", ")})`);
+        noneLost(t, paced, paced.sent);
+      });
+      programs.push(await node.startMetricsServer(plane, await freePort()));
+      await t.test("metrics-server on the node: kubectl top and the frontend HPA read the real pods", async (t) => {
+        const row = /meme-generator-frontend-\S+\s+\d+m\s+\d+Mi/;
+        let top = "";
+        for (let i = 0; i < 90 && !row.test(top); i++) {
+          top = (await c.kubectl(["top", "pods", "-n", "meme-generator"])).stdout;
+          if (!row.test(top)) await sleep(1000);
+        }
+        t.match(top, row, `kubectl top pods -n meme-generator:\n${top.trim()}`);
+        type Hpa = HpaObject & { status: { conditions?: Condition[] } };
+        let hpa: Hpa | undefined;
+        for (let i = 0; i < 120 && (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined); i++) {
+          hpa = await c.get<Hpa>(["hpa", "meme-generator-frontend-hpa", "-n", "meme-generator"]);
+          if (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined) await sleep(1000);
+        }
+        t.ok(utilization(hpa, "cpu") !== undefined && utilization(hpa, "memory") !== undefined, `the frontend HPA reads CPU ${utilization(hpa, "cpu")}% and memory ${utilization(hpa, "memory")}% of the pods' requests (replicas ${hpa?.status.currentReplicas})`);
+        const active = hpa?.status.conditions?.find((c) => c.type === "ScalingActive");
+        t.equal(active?.status, "True", "ScalingActive: the HPA computes replicas from the metrics");
+      });
+      // The recommender from here on, so Redis has a history by the time the benchmark runs.
+      vpa = await node.startVpa(plane, await freePort(), timing.vpa);
+      // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
+      programs.push(...(await node.startKeda(plane)));
+      await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
+        type ScaledObject = { metadata: { name: string }; status?: { conditions?: Condition[]; externalMetricNames?: string[] } };
+        let scaled: ScaledObject | undefined;
+        for (let i = 0; i < 120 && !scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"); i++) {
+          scaled = (await c.get<{ items: ScaledObject[] }>(["scaledobjects", "-n", "meme-generator"])).items[0];
+          await sleep(500);
+        }
+        t.ok(scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), `ScaledObject ${scaled?.metadata.name} Ready: its trigger answers`);
+        const metric = scaled?.status?.externalMetricNames?.[0] ?? "";
+        const path = `/apis/external.metrics.k8s.io/v1beta1/namespaces/meme-generator/${metric}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=${scaled?.metadata.name}`)}`;
+        const read = await c.kubectl(["get", "--raw", path]);
+        const value = (JSON.parse(read.stdout || "{}") as { items?: { value: string }[] }).items?.[0]?.value;
+        t.ok(read.code === 0 && value !== undefined, `the external metric ${metric}, which the operator reads from NATS's /jsz: ${value ?? read.stderr.trim()}`);
+      });
+      // The frontend's HPA and the backend's KEDA side by side: different tiers, different autoscalers,
+      // and neither test's traffic reaches the other's (hey asks for the page, the KEDA tests publish to
+      // NATS themselves). Most of either is waiting for its autoscaler, so together they take the time
+      // of the longer. Each runs its own tests in order. Not the VPA's benchmark beside them: through
+      // port-forward on two cores, redis-benchmark and hey starve each other (one run: hey at a third
+      // of its rate, the benchmark five minutes long, KEDA's reads two seconds apart).
+      const k = await KedaBackend.open(t, c, "meme-generator-backend-scaler", "meme-generator");
+      try {
+        await t.test("the frontend under its HPA and the backend under KEDA, at the same time", { jobs: 2 }, async (t) => {
+          t.test("the frontend HPA: the guide's Methods 1 and 2", async (t) => {
+            await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds));
+            await t.test("the guide's Method 2: a CPU loop in one frontend pod raises the replicas, and its CPU falls after", (t) => loopScalesFrontend(t, c, timing.loopSeconds));
+          });
+          t.test("the backend under KEDA: the guide's loop, activation, the fallback, a burst", async (t) => {
+            await t.test("the guide's nats pub loop through port-forward wakes real workers from zero, every meme is done, and they sleep after the cooldown", (t) => guideLoopWakesBackend(t, k, c));
+            // Before any burst: the HPA KEDA made keeps the highest count of its 300 s scale-down window, and
+            // the fallback's 2 must not sit under a burst's 4.
+            await t.test("activation as KEDA's tests check it: the guide's threshold 1 leaves one message asleep for 60 s, the demo's 0 wakes it", (t) => activationThreshold(t, k, release, repoPath("chart")));
+            await t.test("the fallback: a trigger pointed at a missing consumer takes the backend to the fallback replicas", (t) => fallbackOnMissingConsumer(t, k, c));
+            // Full-size memes: one worker drains 40 in fast mode before the HPA's first sync.
+            await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, and where the time to the first result goes", (t) => burstFromZero(t, k, 120, false));
+          });
+        });
+      } finally {
+        await k.close();
+        t.comment(`written: ${k.draw("keda-node").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
+      }
+      // After KEDA's tests: its memes would wake the backend under the activation test.
+      const frontendIp = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+      const redisVpa = await redisVpaRun(t, c, await redisPassword(c), {
         intervalSeconds: timing.vpaIntervalSeconds,
         requests: timing.benchmark,
         startUpdater: async () => {
@@ -590,19 +612,31 @@ async function suite(crds: string): Promise<void> {
         },
         during: async (stop) => {
           // At most until the updater's longest wait; stopped 10 s after the new Redis is Ready.
-          const paced = await pacedMemes(`http://${ip}`, 6 * timing.vpaIntervalSeconds + 60, 1, new Map(), stop);
+          const paced = await pacedMemes(`http://${frontendIp}`, 6 * timing.vpaIntervalSeconds + 60, 1, new Map(), stop);
           const ok = paced.accepted === paced.sent && paced.lost.length === 0 && Object.keys(paced.failed).every((r) => r !== "no reason");
           return { ok, report: `${paced.sent} memes at 1/s: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}, not final ${JSON.stringify(paced.lostStates)}` };
         },
       });
-    });
-    // The pods' logs go with the pods: keep them before the uninstall when something failed.
-    if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
-    await uninstall(t, "helm3", "meme-generator", installed.namespaces);
-    await node.stopVpa(plane, vpa);
-    await stopProcesses([...keda, metricsServer]);
-    // Nothing serves these APIs any more: without their APIServices, discovery stays whole for the installs after.
-    await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "v1beta1.metrics.k8s.io", "--ignore-not-found"]);
+      if (redisVpa) {
+        try {
+          await t.test("the Redis VPA: redis-benchmark, a recommendation within bounds, the updater's eviction and the admission controller's requests", async (t) => {
+            if (await redisVpa.benchmark(t)) await redisVpa.evict(t);
+          });
+        } finally {
+          await redisVpa.close(t);
+        }
+      }
+      // With every autoscaler's programs running: the Troubleshooting checks, healthy and under faults.
+      await t.test("meme-generator doctor: passes on the healthy install, finds each injected fault with its fix", (t) => doctorFindsFaults(t, c, release));
+    } finally {
+      // The pods' logs go with the pods: keep them before the uninstall when something failed.
+      if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
+      await uninstall(t, "helm3", "meme-generator", installed.namespaces);
+      await node.stopVpa(plane, vpa);
+      await stopProcesses(programs);
+      // Nothing serves these APIs any more: without their APIServices, discovery stays whole for the installs after.
+      await c.kubectl(["delete", "apiservice", "v1beta1.external.metrics.k8s.io", "v1beta1.metrics.k8s.io", "--ignore-not-found"]);
+    }
   });
 
   await t.test("helm4: the defaults on the real node", async (t) => {
@@ -610,8 +644,8 @@ async function suite(crds: string): Promise<void> {
     if (installed) await uninstall(t, "helm4", "meme-default", installed.namespaces);
   });
 
-  // In the full run only, until every meme of its burst ends done: in one run of 400, some did not.
-  await t.test("helm3: production's three-node NATS on the real node, a consumer-leader step-down during a scale-out", { skip: full ? false : "the full run's (npm run test:e2e:full)" }, async (t) => {
+  // Last: its three NATS servers and six workers are the most the node holds at once.
+  await t.test("helm3: production's three-node NATS on the real node, a consumer-leader step-down during a scale-out", async (t) => {
     // Running until the release is gone: the ScaledObject's finalizer is KEDA's to remove.
     const keda = await node.startKeda(plane);
     const installed = await install(t, "helm3", "production", "meme-generator", productionArgs);

@@ -11,6 +11,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Test } from "tap";
 import type { Cluster } from "../e2e/cluster.js";
 import { runCommand } from "../e2e/controlplane.js";
+import { diagnose } from "../../src/doctor/doctor.js";
+import { Kube, kubeAccess } from "../../src/shared/kube.js";
 import { consumerLag, consumerOf } from "../e2e/jsz.js";
 import { stepChart } from "../e2e/plot.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
@@ -21,7 +23,7 @@ import { portForward } from "./traffic.js";
 type Condition = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
 type Fallback = { failureThreshold: number; replicas: number; behavior?: string };
 export type ScaledObject = {
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
   spec: { scaleTargetRef: { name: string }; minReplicaCount?: number; maxReplicaCount: number; pollingInterval: number; cooldownPeriod: number; fallback?: Fallback; triggers: { type: string; metadata: Record<string, string> }[] };
   status?: { conditions?: Condition[]; hpaName?: string; externalMetricNames?: string[] };
 };
@@ -433,6 +435,12 @@ export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Clus
     const shown = (type: string) => so.status?.conditions?.find((x) => x.type === type);
     t.equal(shown("Fallback")?.status, "True", `ScaledObject condition Fallback: ${shown("Fallback")?.status} (${shown("Fallback")?.message ?? shown("Fallback")?.reason ?? ""})`);
     t.comment(`Ready: ${shown("Ready")?.status} (${shown("Ready")?.message ?? ""})`);
+    // What `meme-generator doctor` says of it: the consumer KEDA reads is missing, as after a deletion.
+    const release = so.metadata.labels?.["app.kubernetes.io/instance"] ?? "";
+    const checks = await diagnose(new Kube(kubeAccess({ KUBECONFIG: c.plane.kubeconfig })), { release });
+    const errors = checks.find((x) => x.name.endsWith(`${k.scaled.metadata.name} scaler errors`));
+    t.ok(errors && !errors.ok && /fallback/.test(errors.evidence), `doctor: ${errors?.name}: ${errors?.evidence}`);
+    t.match(errors?.fix, /stream and consumer exist/, "with the fix");
     await sleep(3 * pollingInterval * 1000);
     const after = k.watch.samples.filter((s) => s.at >= (fell?.at ?? broke));
     t.ok(after.every((s) => s.replicas === fallback.replicas), `it stays there while the reads fail (${after.length} reads, never ${maxReplicaCount})`);
@@ -488,6 +496,14 @@ export async function stepDownMidScaleOut(t: Test, k: KedaBackend, count: number
     const done = mine.filter((r) => r.status === "done");
     const gap = mine.filter((r) => r.at >= stepped).reduce((g, r, i, a) => Math.max(g, r.at - (i === 0 ? stepped : (a[i - 1] as Arrived).at)), 0);
     const failed = mine.filter((r) => r.status !== "done").map((r) => `${r.prompt}: ${r.error ?? r.status}`);
+    if (mine.length < count) {
+      // Where the missing ones are: still queued or held by a worker, or gone from the queue unanswered.
+      const seen = new Set(mine.map((r) => r.prompt));
+      const missing = Array.from({ length: count }, (_, i) => `step-down ${i}`).filter((p) => !seen.has(p));
+      const info = await jsm.consumers.info(stream, consumer).catch((e: Error) => e.message);
+      const state = typeof info === "string" ? info : `pending ${info.num_pending}, ack pending ${info.num_ack_pending}, redelivered ${info.num_redelivered}, delivered stream seq ${info.delivered.stream_seq}, ack floor ${info.ack_floor.stream_seq}, leader ${info.cluster?.leader}`;
+      t.comment(`missing (${missing.length}): ${missing.slice(0, 20).join(", ")}; consumer: ${state}`);
+    }
     t.equal(done.length, count, `all ${count} memes are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message (the longest wait for a result after the step-down: ${gap.toFixed(1)} s; ${mine.length} results, ${count - mine.length} missing${failed.length > 0 ? `, failed: ${failed.slice(0, 10).join("; ")}` : ""})`);
     const after = k.watch.samples.filter((s) => s.at >= stepped);
     t.ok(after.every((s) => !s.fallback), `KEDA never fell back after the step-down (${after.length} reads)`);
