@@ -37,6 +37,7 @@ const vpa = "redis.autoscaling.vpa";
 
 export const rules: Rule[] = [
   { path: `${hpa}.maxReplicas`, rule: "must be at least minReplicas ({b})", check: { op: "ge", a: `${hpa}.maxReplicas`, b: ref(`${hpa}.minReplicas`) } },
+  { path: "frontend.ports.metrics", rule: "must differ from frontend.ports.http ({b})", check: { op: "ne", a: "frontend.ports.metrics", b: ref("frontend.ports.http") } },
   {
     path: hpa,
     rule: "needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage above 0",

@@ -25,6 +25,10 @@ export type Memory = string | number;
  * A CPU quantity such as 250m, 0.5 or 2.
  */
 export type Cpu = string | number;
+/**
+ * A port a container listens on: 1024 or above, since the chart's containers run as a user without capabilities.
+ */
+export type ContainerPort = number;
 export type Port = number;
 /**
  * Extra environment variables of the container (Kubernetes EnvVar list).
@@ -157,6 +161,13 @@ export interface Values {
     containerSecurityContext: ContainerSecurityContext;
     probes: Probes;
     /**
+     * The ports the frontend's container listens on; its Services, probes, NetworkPolicies and monitors take them from here.
+     */
+    ports: {
+      http: ContainerPort;
+      metrics: ContainerPort;
+    };
+    /**
      * The frontend Service.
      */
     service: {
@@ -203,6 +214,15 @@ export interface Values {
        * Proxies in front of the frontend whose X-Forwarded-For names the client (TRUST_PROXY); null: 1 while ingress.enabled, else 0 (the client is the connection's peer). Set it to the number of proxies between the client and the pods, so no client can pick its own address.
        */
       trustedProxyHops: number | null;
+    };
+    /**
+     * The web UI's scaling view: the frontend watches its HPA, the backend's ScaledObject and the HPA KEDA made for it, the Redis VPA, the pods of the three tiers and their events through the Kubernetes API, and shows each autoscaler's numbers and its last decision explained. On, the frontend's ServiceAccount token is mounted and namespaced read-only Roles allow exactly those reads; with NetworkPolicies on, networkPolicy.apiServer.peers must name the API server.
+     */
+    scalingView: {
+      /**
+       * Watch the autoscalers and show them in the web UI; off, the lanes say what they would show.
+       */
+      enabled: boolean;
     };
     extraEnv: ExtraEnv;
     nodeSelector: NodeSelector;
@@ -261,6 +281,12 @@ export interface Values {
     podSecurityContext: PodSecurityContext;
     containerSecurityContext: ContainerSecurityContext;
     probes: Probes;
+    /**
+     * The ports the worker's container listens on; its Service, probes, NetworkPolicy and monitor take them from here.
+     */
+    ports: {
+      metrics: ContainerPort;
+    };
     /**
      * The metrics Service of the workers.
      */
@@ -367,6 +393,7 @@ export interface Values {
          * Render the HPA when KEDA is disabled.
          */
         enabled: boolean;
+        name: OptionalName;
         /**
          * Fewest replicas (an HPA cannot hold zero).
          */

@@ -21,6 +21,7 @@ export const demo: Profile = {
       name: "meme-generator-frontend",
       podLabels: { app: "meme-generator-frontend" },
       resources: { requests: { cpu: "50m", memory: "192Mi" }, limits: { cpu: "100m", memory: "256Mi" } },
+      scalingView: { enabled: true },
       autoscaling: {
         hpa: {
           name: "meme-generator-frontend-hpa",
@@ -103,6 +104,9 @@ export const demo: Profile = {
     "redis.autoscaling.vpa.updateMode": "Guide: Auto, deprecated since VPA 1.5 and the same as Recreate. InPlaceOrRecreate needs VPA >= 1.5 and Kubernetes >= 1.33.",
     "redis.autoscaling.vpa.controlledValues":
       "The operator sets maxmemory as a percentage of the memory limit it wrote; with RequestsOnly the VPA leaves limits alone, so the limit the operator read stays the limit the pod has.",
+    "frontend.scalingView.enabled":
+      "On in the demo: the web UI shows the three autoscalers at work. The frontend then reads the Kubernetes API (namespaced read-only Roles); " +
+      "with NetworkPolicies enforced, set networkPolicy.apiServer.peers to your API server's address, or the lanes say they cannot reach it.",
     "monitoring.labels": "kube-prometheus-stack installed as release prometheus selects monitors labelled release: prometheus.",
     "namespaces.create.labels": "Pod Security restricted is enforced on all three namespaces; every pod the chart templates complies.",
   },
