@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { MemeResult, WorkerHeartbeat } from "../generated/messages.js";
 import { HEARTBEAT_MS, keys, resultSubject, subjects } from "../shared/contract.js";
 import { fingerprint, imageKey, parseRequest } from "../shared/messages.js";
+import { followConnection } from "../shared/nats.js";
 import { answerFailed, defineOwnership, storeOwnResult } from "../shared/ownership.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { memeSvg } from "./render/meme.js";
@@ -78,6 +79,8 @@ export class Worker {
   private processed = 0;
   private failed = 0;
   private stopping = false;
+  /** The NATS connection's state from its status events, once started (a closed connection is seen apart). */
+  private link: { connected(): boolean } = { connected: () => true };
   private loop: Promise<void> | undefined;
   /** Fetches still open: their batches (to stop them), their number, and how many requests they may still deliver. */
   private readonly batches = new Set<{ stop(): void }>();
@@ -114,12 +117,13 @@ export class Worker {
 
   /** Ready while fetching can go on: NATS connected, Redis answering, not stopping. */
   ready(): boolean {
-    return !this.stopping && !this.deps.nc.isClosed() && this.deps.redis.status === "ready";
+    return !this.stopping && this.link.connected() && !this.deps.nc.isClosed() && this.deps.redis.status === "ready";
   }
 
   reason(): string {
     if (this.stopping) return "shutting down";
     if (this.deps.nc.isClosed()) return "NATS connection closed";
+    if (!this.link.connected()) return "NATS is disconnected";
     if (this.deps.redis.status !== "ready") return `Redis ${this.deps.redis.status}`;
     return "ready";
   }
@@ -130,6 +134,7 @@ export class Worker {
     this.beat();
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.loop = this.fetchLoop(consumer);
+    this.link = followConnection(this.deps.nc);
   }
 
   private beat(): void {

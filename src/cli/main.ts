@@ -72,7 +72,7 @@ export function usage(): string {
     "commands:",
     ...lines,
     "",
-    "Settings come from environment variables (see the README); --help after a command shows its options.",
+    "Settings come from environment variables (see docs/configuration.md); --help after a command shows its options.",
   ].join("\n");
 }
 

@@ -53,7 +53,30 @@ const ns = (m: Meta) => m.namespace ?? "default";
 const quantity = (q: string | undefined) => (q === undefined ? undefined : q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q));
 
 /** Every check for one release; the API's own failures (unreachable, forbidden) end it with an error. */
+/** What a diagnosis reads more than once, read once: each namespace's events. */
+class Reads {
+  private readonly events = new Map<string, Promise<KubeEvent[]>>();
+  constructor(readonly kube: Kube) {}
+
+  eventsIn(namespace: string): Promise<KubeEvent[]> {
+    let read = this.events.get(namespace);
+    if (!read) {
+      read = this.kube.list<KubeEvent>(`/api/v1/namespaces/${namespace}/events`);
+      this.events.set(namespace, read);
+    }
+    return read;
+  }
+}
+
+/** An aggregated API's APIService and whether it is Available, as a check. */
+async function apiServiceCheck(kube: Kube, area: Check["area"], name: string, service: string, serves: string, missing: string, fix: string): Promise<Check> {
+  const found = await kube.find<{ status?: { conditions?: Condition[] } }>(`/apis/apiregistration.k8s.io/v1/apiservices/${service}`);
+  const available = conditionOf(found?.status?.conditions, "Available");
+  return { area, name, ok: available?.status === "True", evidence: found ? `APIService ${service} ${said(available)}${serves}` : `no APIService ${service}: ${missing}`, fix };
+}
+
 export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Check[]> {
+  const reads = new Reads(kube);
   const now = options.now ?? Date.now();
   const grace = options.recommendationGraceSeconds ?? 600;
   const selector = `app.kubernetes.io/instance=${options.release}`;
@@ -77,23 +100,37 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
   // The HPAs KEDA makes for its ScaledObjects are KEDA's: checked with them, not here.
   const keda = new Set(scaledobjects.map((so) => `${ns(so.metadata)}/${so.status?.hpaName}`));
   const ownHpas = hpas.filter((h) => !keda.has(`${ns(h.metadata)}/${h.metadata.name}`) && !h.metadata.ownerReferences?.some((o) => o.kind === "ScaledObject"));
-  const frontendHpa = ownHpas.find((h) => component(h.metadata) === "frontend");
-  const otherHpas = ownHpas.filter((h) => h !== frontendHpa);
-  if (frontendHpa || otherHpas.length > 0) {
-    const service = await kube.find<{ status?: { conditions?: Condition[] } }>("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io");
-    const available = conditionOf(service?.status?.conditions, "Available");
-    checks.push({
-      area: "HPA",
-      name: "metrics API",
-      ok: available?.status === "True",
-      evidence: service ? `APIService v1beta1.metrics.k8s.io ${said(available)}` : "no APIService v1beta1.metrics.k8s.io: nothing serves the resource metrics the HPA reads",
-      fix: "install metrics-server (its Deployment in kube-system serves v1beta1.metrics.k8s.io); `kubectl get apiservice v1beta1.metrics.k8s.io` shows when it is Available",
-    });
+  if (ownHpas.length > 0) {
+    checks.push(
+      await apiServiceCheck(
+        kube,
+        "HPA",
+        "metrics API",
+        "v1beta1.metrics.k8s.io",
+        "",
+        "nothing serves the resource metrics the HPA reads",
+        "install metrics-server (its Deployment in kube-system serves v1beta1.metrics.k8s.io); `kubectl get apiservice v1beta1.metrics.k8s.io` shows when it is Available",
+      ),
+    );
   }
-  for (const hpa of [frontendHpa, ...otherHpas].filter((h): h is Hpa => h !== undefined)) checks.push(...hpaChecks(hpa, workloads, pods));
+  // The frontend's first: it is the one the guide is about.
+  const frontendFirst = [...ownHpas].sort((a, b) => Number(component(b.metadata) === "frontend") - Number(component(a.metadata) === "frontend"));
+  for (const hpa of frontendFirst) checks.push(...hpaChecks(hpa, workloads, pods));
 
   // KEDA: installed, the ScaledObject Ready and Active as the lag says, its HPA, no scaler errors.
-  for (const so of scaledobjects) checks.push(...(await kedaChecks(kube, so, hpas, workloads, now)));
+  if (scaledobjects.length > 0) {
+    const installed = await apiServiceCheck(
+      kube,
+      "KEDA",
+      "KEDA installed",
+      "v1beta1.external.metrics.k8s.io",
+      " (KEDA's metrics adapter serves it)",
+      "KEDA's metrics adapter is not installed or not registered",
+      "kubectl get pods -n keda: the operator and keda-operator-metrics-apiserver must be Running; helm install keda kedacore/keda -n keda --create-namespace when absent",
+    );
+    checks.push(installed);
+    for (const so of scaledobjects) checks.push(...(await kedaChecks(reads, so, hpas, workloads, now, installed.ok)));
+  }
   if (scaledobjects.length === 0 && !ownHpas.some((h) => component(h.metadata) === "backend")) {
     const crd = await kube.find("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh");
     if (!crd) checks.push({ area: "KEDA", name: "KEDA installed", ok: false, evidence: "no ScaledObject kind (CRD scaledobjects.keda.sh) and no HPA for the backend: nothing scales the workers", fix: "helm install keda kedacore/keda -n keda --create-namespace, then helm upgrade this release so it renders the ScaledObject" });
@@ -108,7 +145,7 @@ export async function diagnose(kube: Kube, options: DoctorOptions): Promise<Chec
 
   // The tiers: the provisioner Job, then each workload's pods Ready, with the reason when not.
   for (const job of jobs.filter((j) => component(j.metadata) === "provisioner")) checks.push(await jobCheck(kube, job));
-  for (const w of workloads) checks.push(await tierCheck(kube, w, pods, now));
+  for (const w of workloads) checks.push(await tierCheck(reads, w, pods, now));
   return checks;
 }
 
@@ -157,18 +194,11 @@ function hpaChecks(hpa: Hpa, workloads: Workload[], pods: Pod[]): Check[] {
   return checks;
 }
 
-async function kedaChecks(kube: Kube, so: ScaledObject, hpas: Hpa[], workloads: Workload[], now: number): Promise<Check[]> {
+/** One ScaledObject's checks; `metricsAvailable`: KEDA's external metrics API is Available. */
+async function kedaChecks(reads: Reads, so: ScaledObject, hpas: Hpa[], workloads: Workload[], now: number, metricsAvailable: boolean): Promise<Check[]> {
+  const { kube } = reads;
   const where = `${ns(so.metadata)}/${so.metadata.name}`;
   const checks: Check[] = [];
-  const external = await kube.find<{ status?: { conditions?: Condition[] } }>("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.external.metrics.k8s.io");
-  const available = conditionOf(external?.status?.conditions, "Available");
-  checks.push({
-    area: "KEDA",
-    name: "KEDA installed",
-    ok: available?.status === "True",
-    evidence: external ? `APIService v1beta1.external.metrics.k8s.io ${said(available)} (KEDA's metrics adapter serves it)` : "no APIService v1beta1.external.metrics.k8s.io: KEDA's metrics adapter is not installed or not registered",
-    fix: "kubectl get pods -n keda: the operator and keda-operator-metrics-apiserver must be Running; helm install keda kedacore/keda -n keda --create-namespace when absent",
-  });
   const ready = conditionOf(so.status?.conditions, "Ready");
   const trigger = so.spec.triggers[0]?.metadata ?? {};
   checks.push({
@@ -182,7 +212,7 @@ async function kedaChecks(kube: Kube, so: ScaledObject, hpas: Hpa[], workloads: 
   // KEDA records a Warning on each failed read: one within two polls and half a minute is still happening.
   const recent = 2 * (so.spec.pollingInterval ?? 30) + 30;
   const since = now - recent * 1000;
-  const events = (await kube.list<KubeEvent>(`/api/v1/namespaces/${ns(so.metadata)}/events`)).filter(
+  const events = (await reads.eventsIn(ns(so.metadata))).filter(
     (e) => e.involvedObject.kind === "ScaledObject" && e.involvedObject.name === so.metadata.name && e.type === "Warning" && Date.parse(e.lastTimestamp ?? e.eventTime ?? "") >= since,
   );
   const errors = [...new Set(events.map((e) => `${e.reason}: ${e.message}`))];
@@ -197,7 +227,7 @@ async function kedaChecks(kube: Kube, so: ScaledObject, hpas: Hpa[], workloads: 
   const metric = so.status?.externalMetricNames?.[0];
   const target = workloads.find((w) => w.metadata.name === so.spec.scaleTargetRef.name && ns(w.metadata) === ns(so.metadata));
   const replicas = target?.spec.replicas ?? 0;
-  if (metric && available?.status === "True") {
+  if (metric && metricsAvailable) {
     let lag: number | undefined;
     let failure = "";
     try {
@@ -220,17 +250,17 @@ async function kedaChecks(kube: Kube, so: ScaledObject, hpas: Hpa[], workloads: 
     });
   }
   const hpa = hpas.find((h) => h.metadata.name === so.status?.hpaName && ns(h.metadata) === ns(so.metadata));
-  const reads = hpa?.status?.currentMetrics?.find((m) => m.type === "External")?.external?.current;
+  const current = hpa?.status?.currentMetrics?.find((m) => m.type === "External")?.external?.current;
   checks.push({
     area: "KEDA",
     name: `KEDA's HPA ${so.status?.hpaName ?? "(none)"}`,
-    ok: hpa !== undefined && (replicas === 0 || reads !== undefined),
+    ok: hpa !== undefined && (replicas === 0 || current !== undefined),
     evidence: !hpa
       ? "KEDA has made no HPA for this ScaledObject"
       : replicas === 0
         ? `the backend is at 0 replicas: KEDA's HPA reads nothing until KEDA activates it (${said(conditionOf(hpa.status?.conditions, "ScalingActive"))})`
-        : reads
-          ? `reads the external metric: ${reads.averageValue ?? reads.value} per worker at ${replicas} workers (target ${hpa.spec.metrics?.find((m) => m.type === "External")?.external?.target.averageValue ?? "?"})`
+        : current
+          ? `reads the external metric: ${current.averageValue ?? current.value} per worker at ${replicas} workers (target ${hpa.spec.metrics?.find((m) => m.type === "External")?.external?.target.averageValue ?? "?"})`
           : `no current external metric; ${said(conditionOf(hpa.status?.conditions, "ScalingActive"))}`,
     fix: `kubectl describe hpa ${so.status?.hpaName ?? ""} -n ${ns(so.metadata)}; the APIService v1beta1.external.metrics.k8s.io must be Available`,
   });
@@ -308,10 +338,20 @@ async function logTail(kube: Kube, namespace: string, selector: string, containe
   }
 }
 
+/** The last lines a container wrote, of its previous run when `previous`; empty when there is none. */
+async function containerLog(kube: Kube, namespace: string, pod: string, container: string, previous: boolean): Promise<string> {
+  try {
+    const text = await kube.text(`/api/v1/namespaces/${namespace}/pods/${pod}/log?container=${encodeURIComponent(container)}&tailLines=5${previous ? "&previous=true" : ""}`);
+    return text.trim().split("\n").filter(Boolean).slice(-2).map((l) => l.slice(0, 300)).join(" | ");
+  } catch {
+    return "";
+  }
+}
+
 /** How long a new pod may take to become Ready before the doctor counts it. */
 const startupGraceMs = 30_000;
 
-async function tierCheck(kube: Kube, w: Workload, all: Pod[], now: number): Promise<Check> {
+async function tierCheck(reads: Reads, w: Workload, all: Pod[], now: number): Promise<Check> {
   const where = `${ns(w.metadata)}/${w.metadata.name}`;
   const tier = w.metadata.labels?.["app.kubernetes.io/component"] ?? w.metadata.name;
   const match = w.spec.selector.matchLabels ?? {};
@@ -326,7 +366,7 @@ async function tierCheck(kube: Kube, w: Workload, all: Pod[], now: number): Prom
   if (ready.length >= want && unready.length === 0) return { area: "tiers", name: `${tier} ${where}`, ok: true, evidence: `${ready.length}/${want} pods Ready` };
   const reasons: string[] = [];
   const notReady = pods.filter((p) => !isReady(p) && !p.metadata.deletionTimestamp);
-  for (const pod of notReady.slice(0, 2)) reasons.push(`${pod.metadata.name}: ${await whyUnready(kube, pod, tier)}`);
+  for (const pod of notReady.slice(0, 2)) reasons.push(`${pod.metadata.name}: ${await whyUnready(reads, pod, tier)}`);
   return {
     area: "tiers",
     name: `${tier} ${where}`,
@@ -339,10 +379,16 @@ async function tierCheck(kube: Kube, w: Workload, all: Pod[], now: number): Prom
   };
 }
 
-/** Why a pod is not Ready: a waiting container's reason, the frontend's /readyz through the pod proxy, else the worker's readiness events and log. */
-async function whyUnready(kube: Kube, pod: Pod, tier: string): Promise<string> {
+/** Why a pod is not Ready: a waiting container's reason, the frontend's /readyz through the pod proxy, else the pod's readiness events and its own log. */
+async function whyUnready(reads: Reads, pod: Pod, tier: string): Promise<string> {
+  const { kube } = reads;
   const waiting = pod.status?.containerStatuses?.flatMap((s) => Object.entries(s.state ?? {}).filter(([state, v]) => state !== "running" && v?.reason).map(([, v]) => `${s.name} ${v?.reason}${v?.message ? ` (${v.message.slice(0, 160)})` : ""}`)) ?? [];
-  if (waiting.length > 0) return waiting.join(", ");
+  if (waiting.length > 0) {
+    // A container that exits says why in its log: the last lines of its previous run (or of this one).
+    const crashed = (pod.status?.containerStatuses ?? []).find((s) => s.restartCount > 0 || s.state?.terminated);
+    const said = crashed ? await containerLog(kube, ns(pod.metadata), pod.metadata.name, crashed.name, crashed.restartCount > 0 && !crashed.state?.terminated) : "";
+    return [waiting.join(", "), said ? `its log: ${said}` : ""].filter(Boolean).join("; ");
+  }
   if (pod.status?.phase === "Pending") return `Pending (${said(conditionOf(pod.status.conditions, "PodScheduled"))})`;
   const namespace = ns(pod.metadata);
   // The pod's own /readyz says what it waits for: on its metrics port from the start, on the frontend's
@@ -361,9 +407,10 @@ async function whyUnready(kube: Kube, pod: Pod, tier: string): Promise<string> {
       else return `/readyz on ${port}: ${error.status} ${said}`;
     }
   }
-  const events = (await kube.list<KubeEvent>(`/api/v1/namespaces/${namespace}/events`)).filter((e) => e.involvedObject.kind === "Pod" && e.involvedObject.name === pod.metadata.name && e.type === "Warning");
+  const events = (await reads.eventsIn(namespace)).filter((e) => e.involvedObject.kind === "Pod" && e.involvedObject.name === pod.metadata.name && e.type === "Warning");
   const last = events.at(-1);
-  const tail = await logTail(kube, namespace, Object.entries(pod.metadata.labels ?? {}).filter(([k]) => k.startsWith("app.kubernetes.io/")).map(([k, v]) => `${k}=${v}`).join(","));
+  const container = pod.spec.containers[0]?.name;
+  const tail = container ? await containerLog(kube, namespace, pod.metadata.name, container, false) : "";
   const proxy = unreachable.length > 0 ? `the pod proxy could not reach /readyz on ${unreachable.join(" or ")}` : "";
   return [last ? `${last.reason}: ${last.message.slice(0, 200)}` : "", tail ? `log: ${tail}` : "", proxy].filter(Boolean).join("; ") || "no event or log says why";
 }

@@ -1,10 +1,9 @@
 // The frontend's HTTP API, built as one fastify app from its connections.
-import fastifyHelmet, { type FastifyHelmetOptions } from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
-import helmet from "helmet";
+import helmet, { type HelmetOptions } from "helmet";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Redis } from "ioredis";
@@ -17,6 +16,7 @@ import { keys, PROMPT_MAX, RECENT_MAX, templateNames } from "../shared/contract.
 import { fingerprint, parseRequest, type NormalizedRequest } from "../shared/messages.js";
 import { projectRoot } from "../shared/project.js";
 import type { Hub } from "./hub.js";
+import type { ScalingView } from "./scaling.js";
 
 export interface FrontendSettings {
   requestSubject: string;
@@ -37,6 +37,8 @@ export interface FrontendDeps {
   js: JetStreamClient;
   redis: Redis;
   hub: Hub;
+  /** The autoscalers as the Kubernetes API shows them, or why this replica does not watch them. */
+  scaling: ScalingView;
   log: Logger;
   /** Why the process cannot do its job now (NATS or Redis away, or stopping); undefined when it can. */
   unready(): string | undefined;
@@ -90,7 +92,7 @@ type View = (Pending | (MemeResult & { prompt?: string })) & { links: { self: st
  * files (its images are data: URLs of the memes). No Strict-Transport-Security: the frontend serves
  * plain HTTP and cannot know whether TLS ends in front of it; an Ingress that ends TLS sets it.
  */
-export const HELMET: FastifyHelmetOptions = {
+export const HELMET: HelmetOptions = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
@@ -112,8 +114,8 @@ export const HELMET: FastifyHelmetOptions = {
 };
 
 /**
- * The same headers as a plain list, taken from helmet once, for what is written straight to the
- * socket or sent before any hook ran: a request too malformed for a route, or one too slow.
+ * The same headers as a plain list, taken from helmet once. Every answer gets them from this list:
+ * the policy is the same for every request, so helmet's middleware need not run for each one.
  */
 function helmetHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -121,7 +123,7 @@ function helmetHeaders(): Record<string, string> {
     setHeader: (name: string, value: string) => void (headers[name.toLowerCase()] = value),
     removeHeader: () => undefined,
   };
-  helmet(HELMET as Parameters<typeof helmet>[0])({} as IncomingMessage, collector as unknown as ServerResponse, () => undefined);
+  helmet(HELMET)({} as IncomingMessage, collector as unknown as ServerResponse, () => undefined);
   return headers;
 }
 
@@ -207,7 +209,10 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
       return problem(reply.headers(headers), status, status === 414 ? "uri_too_long" : "bad_request", status === 414 ? "a path segment is longer than 100 characters" : "the path is not a valid URL");
     },
   });
-  await app.register(fastifyHelmet, HELMET);
+  // First, so that every answer has the security headers, a shed or refused one too.
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.headers(headers);
+  });
   if (settings.rateLimitPerMinute > 0) {
     await app.register(fastifyRateLimit, {
       global: false,
@@ -323,6 +328,7 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
   });
 
   app.get("/api/stats", async () => ({ ...hub.stats(), burstMax: settings.burstMax }));
+  app.get("/api/scaling", async () => deps.scaling.snapshot());
   app.get("/api/config", async () => ({ templates: templateNames, burstMax: settings.burstMax, promptMax: PROMPT_MAX }));
 
   // The web UI: a fixed set of files read once at start, so no request path ever reaches the file system.
@@ -347,8 +353,9 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     }
     reply.hijack();
     const res = reply.raw;
-    // The security headers are on the raw response already (helmet ran in onRequest).
+    // Written on the socket's response itself: the security headers too.
     res.writeHead(200, {
+      ...headers,
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
       connection: "keep-alive",
@@ -357,16 +364,19 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
     res.write("retry: 2000\n\n");
     const send = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
     send("stats", { ...hub.stats(), burstMax: settings.burstMax });
+    send("scaling", deps.scaling.snapshot());
     const unsubscribe = hub.subscribe((event) => {
       if (event.type === "result") metrics.relayed.inc();
       send(event.type, event.type === "stats" ? { ...event.data, burstMax: settings.burstMax } : event.data);
     });
+    const unsubscribeScaling = deps.scaling.subscribe((update) => send("scaling", update));
     const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15000);
     streams.add(reply);
     metrics.sseClients.set(streams.size);
     request.raw.on("close", () => {
       clearInterval(keepAlive);
       unsubscribe();
+      unsubscribeScaling();
       streams.delete(reply);
       metrics.sseClients.set(streams.size);
     });

@@ -7,11 +7,12 @@ import { readEnv } from "../shared/env.js";
 import { createLogger, logUnhandledRejections } from "../shared/log.js";
 import { listenOn } from "../shared/listen.js";
 import { connectCache, startWaiting } from "../shared/startup.js";
-import { drainWithin } from "../shared/nats.js";
+import { drainWithin, followConnection } from "../shared/nats.js";
 import { roleOf } from "../shared/permissions.js";
 import { commandVariables } from "../shared/variables.js";
 import { buildApp, frontendMetrics } from "./app.js";
 import { Hub } from "./hub.js";
+import { parseTarget, ScalingView, type ScalingTargets } from "./scaling.js";
 import { untilStopSignal } from "../shared/signals.js";
 
 const variables = commandVariables.frontend;
@@ -23,22 +24,21 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
   // The metrics port answers first: alive, and unready with what it waits for, while NATS, the queue and Redis come.
   const { nc, jsm, probe, metricsServer } = await startWaiting(v, "meme-generator-frontend", log, roleOf.frontend, metrics.registry, host);
 
-  let natsConnected = true;
+  const link = followConnection(nc);
   let stopping = false;
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === "disconnect") natsConnected = false;
-      if (status.type === "reconnect") natsConnected = true;
-    }
-  })();
 
   const redis = await connectCache(v, "meme-generator-frontend", log);
   const hub = new Hub({ stream: v.NATS_STREAM, consumer: v.NATS_CONSUMER, responseSubject: v.NATS_RESPONSE_SUBJECT, cacheTtl: v.CACHE_TTL }, { nc, jsm, redis, log });
   hub.start();
+  const scaling = new ScalingView(scalingTargets(v), () => {
+    const stats = hub.stats();
+    return { lag: stats.lag, workers: stats.workers.length, at: stats.at };
+  }, "This frontend does not watch a cluster (SCALING_VIEW is off, as it is under npm start).", env);
+  scaling.start();
   // Ready means a submit can succeed: NATS connected (its reader alive) and Redis answering, and not stopping.
   const unready = () => {
     if (stopping) return "shutting down";
-    if (!natsConnected || nc.isClosed()) return "NATS is disconnected";
+    if (!link.connected() || nc.isClosed()) return "NATS is disconnected";
     if (redis.status !== "ready") return "Redis is not answering";
     return undefined;
   };
@@ -55,7 +55,7 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
       requestTimeoutSeconds: v.REQUEST_TIMEOUT,
       maxEventStreams: v.MAX_EVENT_STREAMS,
     },
-    { nc, js: jetstream(nc), redis, hub, log, unready },
+    { nc, js: jetstream(nc), redis, hub, scaling, log, unready },
     metrics,
   );
   try {
@@ -63,6 +63,7 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
   } catch (error) {
     // Nothing started may outlive a start that failed: the process must be able to exit.
     hub.stop();
+    scaling.stop();
     await app.close();
     await metricsServer.close();
     await nc.close();
@@ -78,13 +79,31 @@ export async function startFrontend(env: NodeJS.ProcessEnv = process.env, host =
     stopping = true;
     await sleep(delaySeconds * 1000);
     hub.stop();
+    scaling.stop();
     await app.close();
     await metricsServer.close();
     await drainWithin(nc, 5000);
     redis.disconnect();
     log.info("frontend stopped");
   };
-  return { app, hub, metrics, port, stop, ready, log };
+  return { app, hub, scaling, metrics, port, stop, ready, log };
+}
+
+/** The objects the scaling view follows, from the SCALING_* variables; undefined while it is off. */
+function scalingTargets(v: ReturnType<typeof readEnv<typeof variables>>): ScalingTargets | undefined {
+  if (!v.SCALING_VIEW) return undefined;
+  const one = (object: string, variable: string, pods: string) => {
+    const at = parseTarget(object, variable);
+    return at ? { ...at, pods } : undefined;
+  };
+  const targets: ScalingTargets = {};
+  const frontend = one(v.SCALING_FRONTEND_HPA, "SCALING_FRONTEND_HPA", v.SCALING_FRONTEND_PODS);
+  const backend = one(v.SCALING_BACKEND_SCALEDOBJECT, "SCALING_BACKEND_SCALEDOBJECT", v.SCALING_BACKEND_PODS);
+  const redis = one(v.SCALING_REDIS_VPA, "SCALING_REDIS_VPA", v.SCALING_REDIS_PODS);
+  if (frontend) targets.frontend = frontend;
+  if (backend) targets.backend = backend;
+  if (redis) targets.redis = redis;
+  return targets;
 }
 
 export async function runFrontend(): Promise<number> {

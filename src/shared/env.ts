@@ -8,13 +8,13 @@ export class ConfigError extends Error {
 }
 
 export interface Variable<T> {
-  /** Human text for the README table. */
+  /** Human text for the environment table in docs/configuration.md. */
   readonly doc: string;
   /** The rule, as the error message states it. */
   readonly rule: string;
   /** Value used when the variable is unset or empty; absent means required. */
   readonly fallback?: T;
-  /** Default as written in the README; defaults to `String(fallback)`. */
+  /** Default as written in the environment table; defaults to `String(fallback)`. */
   readonly shownDefault?: string;
   /** Bounds of a number, and the choices of a list, for checks against the chart's schema. */
   readonly min?: number;

@@ -1,5 +1,6 @@
 // A small reader of the Kubernetes API: where to reach it (the kubeconfig's current context, or the
-// pod's own service account when running in a cluster) and GET of JSON or text. It never writes.
+// pod's own service account when running in a cluster), GET of JSON or text, and watches that keep a
+// list current. It never writes.
 // Kubeconfig credentials: a token or token file, a client certificate and key (inline or files), or
 // an exec plugin (the ExecCredential a cloud's CLI prints); a CA inline or from a file.
 import { execFileSync } from "node:child_process";
@@ -10,6 +11,12 @@ import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { parse } from "yaml";
 
+/** One line of a watch: what happened to which object (ERROR carries a Status; BOOKMARK only a resourceVersion). */
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
 /** Where the API server is and who asks. */
 export interface KubeAccess {
   server: string;
@@ -17,6 +24,8 @@ export interface KubeAccess {
   cert?: Buffer;
   key?: Buffer;
   token?: string;
+  /** A token file read again for every request (a pod's projected token is renewed while it runs). */
+  tokenFile?: string;
   insecure: boolean;
   /** The context's namespace, or the service account's. */
   namespace: string;
@@ -73,6 +82,7 @@ export function kubeAccess(env: NodeJS.ProcessEnv = process.env, context?: strin
       server: `https://${host}:${env.KUBERNETES_SERVICE_PORT ?? "443"}`,
       ca: readFileSync(join(serviceAccount, "ca.crt")),
       token: readFileSync(join(serviceAccount, "token"), "utf8").trim(),
+      tokenFile: join(serviceAccount, "token"),
       insecure: false,
       namespace: existsSync(join(serviceAccount, "namespace")) ? readFileSync(join(serviceAccount, "namespace"), "utf8").trim() : "default",
       source: "in-cluster (the pod's service account)",
@@ -137,24 +147,39 @@ export class Kube {
 
   /** The body of GET `path` as text; a KubeApiError for an error status. */
   text(path: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      this.send(path, { timeoutMs: this.timeoutMs }, (chunk) => chunks.push(chunk)).then(() => resolve(Buffer.concat(chunks).toString("utf8")), reject);
+    });
+  }
+
+  /**
+   * GET `path` and hand each chunk of a 2xx body to `onChunk` as it arrives; resolves when the body
+   * ends. A KubeApiError for an error status; an error when nothing arrives for `timeoutMs`; an
+   * AbortError when `signal` fires.
+   */
+  private send(path: string, options: { timeoutMs: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void): Promise<void> {
     const { access } = this;
     const url = new URL(path, `${access.server}/`);
-    const send = url.protocol === "http:" ? httpRequest : httpsRequest;
+    const request = url.protocol === "http:" ? httpRequest : httpsRequest;
+    const token = access.tokenFile && existsSync(access.tokenFile) ? readFileSync(access.tokenFile, "utf8").trim() : access.token;
     return new Promise((resolve, reject) => {
-      const req = send(
+      const req = request(
         url,
         {
           method: "GET",
-          headers: { accept: "application/json", ...(access.token ? { authorization: `Bearer ${access.token}` } : {}) },
+          headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
           ...(url.protocol === "https:" ? { ca: access.ca, cert: access.cert, key: access.key, rejectUnauthorized: !access.insecure } : {}),
-          timeout: this.timeoutMs,
+          timeout: options.timeoutMs,
+          ...(options.signal ? { signal: options.signal } : {}),
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
+          const status = res.statusCode ?? 0;
+          const failed: Buffer[] = [];
+          res.on("data", (c: Buffer) => (status >= 200 && status < 300 ? onChunk(c) : failed.push(c)));
           res.on("end", () => {
-            const body = Buffer.concat(chunks).toString("utf8");
-            if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) return resolve(body);
+            if (status >= 200 && status < 300) return resolve();
+            const body = Buffer.concat(failed).toString("utf8");
             let message = body.trim().slice(0, 300);
             try {
               // A Status object's message, or the reason a probe endpoint gives.
@@ -163,14 +188,35 @@ export class Kube {
             } catch {
               // not a Status object: the text as it came
             }
-            reject(new KubeApiError(res.statusCode ?? 0, path, message));
+            reject(new KubeApiError(status, path, message));
           });
           res.on("error", reject);
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`GET ${path}: no answer from ${access.server} within ${this.timeoutMs} ms`)));
+      req.on("timeout", () => req.destroy(new Error(`GET ${path}: nothing from ${access.server} within ${options.timeoutMs} ms`)));
       req.on("error", reject);
       req.end();
+    });
+  }
+
+  /**
+   * One watch of `path` (a list path with its query) from `resourceVersion`: each event as the API
+   * server streams it, one JSON object a line, until the server ends the watch (after
+   * `timeoutSeconds`), nothing arrives for `idleMs`, or `signal` fires.
+   */
+  async watchOnce<T>(path: string, resourceVersion: string, onEvent: (event: WatchEvent<T>) => void, options: { timeoutSeconds: number; idleMs: number; signal?: AbortSignal }): Promise<void> {
+    const sep = path.includes("?") ? "&" : "?";
+    const query = `watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}&timeoutSeconds=${options.timeoutSeconds}`;
+    let rest = "";
+    await this.send(`${path}${sep}${query}`, { timeoutMs: options.idleMs, signal: options.signal }, (chunk) => {
+      rest += chunk.toString("utf8");
+      let nl = rest.indexOf("\n");
+      while (nl >= 0) {
+        const line = rest.slice(0, nl).trim();
+        rest = rest.slice(nl + 1);
+        if (line) onEvent(JSON.parse(line) as WatchEvent<T>);
+        nl = rest.indexOf("\n");
+      }
     });
   }
 
@@ -192,5 +238,109 @@ export class Kube {
   async list<T>(path: string, labelSelector?: string): Promise<T[]> {
     const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
     return (await this.find<{ items: T[] }>(`${path}${query}`))?.items ?? [];
+  }
+}
+
+/** Metadata a watched object carries. */
+export interface KubeObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; deletionTimestamp?: string; creationTimestamp?: string };
+}
+
+const sleepFor = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/** Why a list cannot be read, in words for a reader who may fix it. */
+export function listProblem(error: unknown, what: string): string {
+  if (error instanceof KubeApiError) {
+    if (error.status === 404) return `${what}: the API server has no such kind (is it installed?)`;
+    if (error.status === 401) return `${what}: the API server does not accept this pod's token (401)`;
+    if (error.status === 403) return `${what}: forbidden (403) — the frontend's Role does not allow it: ${error.message}`;
+    return `${what}: ${error.status} ${error.message}`;
+  }
+  return `${what}: ${(error as Error).message}`;
+}
+
+/**
+ * A list kept current by one watch: LIST, then WATCH from its resourceVersion, again from the last
+ * one seen when the server ends the watch, a new LIST when the version is too old (410 Gone), and
+ * after an error a LIST again with a growing pause (1 s doubling to 30 s) while `problem` says why.
+ * `onChange` runs after every change the list sees.
+ */
+export class WatchedList<T extends KubeObject> {
+  readonly items = new Map<string, T>();
+  /** Why the list is not current now; undefined while it is. */
+  problem: string | undefined = "not read yet";
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly kube: Kube,
+    /** A list path, with its labelSelector or fieldSelector query. */
+    readonly path: string,
+    /** What the list holds, for `problem`. */
+    readonly what: string,
+    private readonly onChange: () => void,
+    private readonly timing = { watchSeconds: 290, maxPauseMs: 30_000 },
+  ) {}
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.controller.abort();
+  }
+
+  private key(o: T): string {
+    return `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    let pause = 1000;
+    while (!signal.aborted) {
+      try {
+        const list = await this.kube.get<{ items: T[]; metadata: { resourceVersion: string } }>(this.path);
+        this.items.clear();
+        for (const item of list.items) this.items.set(this.key(item), item);
+        this.problem = undefined;
+        this.onChange();
+        pause = 1000;
+        let version = list.metadata.resourceVersion;
+        let gone = false;
+        let failure: string | undefined;
+        while (!signal.aborted && !gone) {
+          await this.kube.watchOnce<T & { code?: number; message?: string }>(
+            this.path,
+            version,
+            (event) => {
+              if (event.type === "ERROR") {
+                // 410: the version is older than the server keeps; anything else: start over as well.
+                gone = true;
+                if (event.object.code !== 410) failure = `the watch failed: ${event.object.message ?? "no message"}`;
+                return;
+              }
+              if (gone) return;
+              version = event.object.metadata.resourceVersion ?? version;
+              if (event.type === "BOOKMARK") return;
+              if (event.type === "DELETED") this.items.delete(this.key(event.object));
+              else this.items.set(this.key(event.object), event.object);
+              this.onChange();
+            },
+            { timeoutSeconds: this.timing.watchSeconds, idleMs: (this.timing.watchSeconds + 30) * 1000, signal },
+          );
+        }
+        if (failure) throw new Error(failure);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.problem = listProblem(error, this.what);
+        this.onChange();
+        await sleepFor(pause, signal);
+        pause = Math.min(this.timing.maxPauseMs, pause * 2);
+      }
+    }
   }
 }

@@ -59,6 +59,21 @@ export async function connectJetStream(servers: string[], timeoutSeconds: number
 }
 
 /**
+ * Whether a connection is connected now, followed from its status events: false from a disconnect
+ * until the client has reconnected (while it reconnects, `isClosed()` is still false).
+ */
+export function followConnection(nc: NatsConnection): { connected(): boolean } {
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") connected = false;
+      if (status.type === "reconnect") connected = true;
+    }
+  })();
+  return { connected: () => connected };
+}
+
+/**
  * Drains the connection (what is buffered is sent, subscriptions end cleanly), but never waits more
  * than `timeoutMs`: while the server is away a drain would wait for it forever, and a stopping
  * process must still exit. Then the connection is closed either way.

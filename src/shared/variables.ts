@@ -3,7 +3,7 @@
 // of each command, the docs' table and the check of the chart's env wiring all
 // come from here.
 import { queueNames, subjects } from "./contract.js";
-import { bytes, integer, oneOf, string, url, urls } from "./env.js";
+import { boolean, bytes, integer, oneOf, string, url, urls } from "./env.js";
 
 const name = { re: /^[A-Za-z0-9_-]{1,64}$/, rule: "must be 1–64 letters, digits, _ or - (a JetStream name)" };
 const subject = { re: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, rule: "must be a NATS subject without wildcards, such as meme.request" };
@@ -61,6 +61,20 @@ export const frontend = {
   SHUTDOWN_DELAY: integer("Seconds a stopping frontend stays up but unready, so load balancers stop sending before it closes.", 5, 0, 300),
 };
 
+const target = { re: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$/, rule: "must be namespace/name, or empty" };
+const selector = { re: /^([A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*(,[A-Za-z0-9][-A-Za-z0-9_./]*=[-A-Za-z0-9_.]*)*)?$/, rule: "must be key=value pairs separated by commas, or empty" };
+
+/** The web UI's scaling view: what the frontend watches through the Kubernetes API. */
+export const scalingView = {
+  SCALING_VIEW: boolean("Watch the autoscalers below through the Kubernetes API (the pod's service account, or $KUBECONFIG) and show them in the web UI's scaling lanes; off, the lanes say what they would show.", false),
+  SCALING_FRONTEND_HPA: string("The frontend's HorizontalPodAutoscaler the view follows, as namespace/name; empty: none.", "", target),
+  SCALING_FRONTEND_PODS: string("Label selector of the frontend's pods.", "", selector),
+  SCALING_BACKEND_SCALEDOBJECT: string("The backend's KEDA ScaledObject, as namespace/name; empty: none.", "", target),
+  SCALING_BACKEND_PODS: string("Label selector of the workers' pods.", "", selector),
+  SCALING_REDIS_VPA: string("The Redis VerticalPodAutoscaler, as namespace/name; empty: none.", "", target),
+  SCALING_REDIS_PODS: string("Label selector of Redis's pods.", "", selector),
+};
+
 export const smoke = {
   FRONTEND_URL: string("Frontend the smoke check submits to, e.g. http://meme-generator-frontend.meme-generator.svc.", "http://localhost:8080", {
     re: /^https?:\/\/[^\s/]+(\/.*)?$/,
@@ -69,11 +83,11 @@ export const smoke = {
   SMOKE_TIMEOUT: integer("Seconds the smoke check waits for its meme (a backend at zero must first be woken by KEDA).", 120, 1, 3600),
 };
 
-export const groups = { common, nats, queue, redis, service, worker, frontend, smoke } as const;
+export const groups = { common, nats, queue, redis, service, worker, frontend, scalingView, smoke } as const;
 
 /** What each subcommand reads; `readEnv(commandVariables.frontend)` is the frontend's whole configuration. */
 export const commandVariables = {
-  frontend: { ...common, ...nats, ...queue, ...redis, ...service, ...frontend },
+  frontend: { ...common, ...nats, ...queue, ...redis, ...service, ...frontend, ...scalingView },
   backend: { ...common, ...nats, ...queue, ...redis, ...service, ...worker },
   provision: { ...common, ...nats, ...queue },
   smoke,

@@ -1,4 +1,4 @@
-// The web UI: make memes, see everyone's arrive, watch the queue and the workers.
+// The web UI: make memes, see everyone's arrive, watch the three autoscalers act and why.
 // Plain browser JavaScript, served as is; everything it needs comes from this frontend.
 
 const $ = (id) => document.getElementById(id);
@@ -7,7 +7,6 @@ const prompt = $("prompt");
 const promptError = $("prompt-error");
 const gallery = $("gallery");
 const announcer = $("announcer");
-const chart = $("chart");
 const cards = new Map();
 const history = [];
 const HISTORY_SECONDS = 300;
@@ -146,20 +145,125 @@ $("burst-form").addEventListener("submit", async (event) => {
   status.textContent = refused.length ? `Sent ${n - refused.length} of ${n}: ${refused[0].reason.message}` : `Sent ${n} memes: watch the lag and the workers.`;
 });
 
-function drawChart() {
+const HISTORY_MS = HISTORY_SECONDS * 1000;
+/** The scaling view's samples, their times moved onto this browser's clock. */
+const samples = [];
+const shownLanes = new Map();
+const PLOT = { left: 40, right: 282, top: 14, bottom: 118 };
+
+function svgEl(tag, attributes, content) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) el.setAttribute(key, String(value));
+  if (content !== undefined) el.textContent = content;
+  return el;
+}
+
+const niceTop = (value) => {
+  const top = Math.max(1, value);
+  const step = 10 ** Math.floor(Math.log10(top));
+  return [1, 2, 2.5, 5, 10].map((m) => m * step).find((n) => n >= top) ?? top;
+};
+const tick = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+/**
+ * A timeline of the last five minutes with axes and labels: `series` are {cls, axis, points: [{at, v}]},
+ * on the left axis (titled `left`) or the right one (titled `right`).
+ */
+function drawTimeline(svg, series, left, right) {
   const now = Date.now();
-  const points = history.filter((p) => p.at > now - HISTORY_SECONDS * 1000);
-  const top = Math.max(5, ...points.map((p) => Math.max(p.lag, p.workers)));
-  const line = (key) => points.map((p) => `${(((p.at - (now - HISTORY_SECONDS * 1000)) / (HISTORY_SECONDS * 1000)) * 300).toFixed(1)},${(100 - (p[key] / top) * 95).toFixed(1)}`).join(" ");
-  for (const key of ["lag", "workers"]) {
-    let poly = chart.querySelector(`polyline.${key}`);
-    if (!poly) {
-      poly = document.createElementNS(SVG, "polyline");
-      poly.setAttribute("class", key);
-      chart.append(poly);
-    }
-    poly.setAttribute("points", line(key));
+  const x = (at) => PLOT.left + ((at - (now - HISTORY_MS)) / HISTORY_MS) * (PLOT.right - PLOT.left);
+  const visible = series.map((s) => ({ ...s, points: s.points.filter((p) => p.at >= now - HISTORY_MS && Number.isFinite(p.v)) }));
+  const tops = {};
+  for (const axis of ["left", "right"]) tops[axis] = niceTop(Math.max(axis === "left" ? 2 : 1, ...visible.filter((s) => s.axis === axis).flatMap((s) => s.points.map((p) => p.v))));
+  const y = (axis, v) => PLOT.bottom - (v / tops[axis]) * (PLOT.bottom - PLOT.top);
+  const title = svg.querySelector("title");
+  svg.replaceChildren(title);
+  const axes = svgEl("g", { class: "axes" });
+  axes.append(svgEl("line", { x1: PLOT.left, y1: PLOT.bottom, x2: PLOT.right, y2: PLOT.bottom }));
+  axes.append(svgEl("line", { x1: PLOT.left, y1: PLOT.top, x2: PLOT.left, y2: PLOT.bottom }));
+  for (const [at, label] of [[now - HISTORY_MS, "−5 min"], [now - HISTORY_MS / 2, "−2.5 min"], [now, "now"]]) {
+    axes.append(svgEl("text", { x: x(at), y: PLOT.bottom + 14, "text-anchor": at === now ? "end" : at === now - HISTORY_MS ? "start" : "middle" }, label));
   }
+  for (const v of [0, tops.left / 2, tops.left]) axes.append(svgEl("text", { x: PLOT.left - 4, y: y("left", v) + 3, "text-anchor": "end" }, tick(v)));
+  axes.append(svgEl("text", { x: PLOT.left, y: PLOT.top - 5, "text-anchor": "start", class: "axis-title" }, left));
+  if (right) {
+    axes.append(svgEl("line", { x1: PLOT.right, y1: PLOT.top, x2: PLOT.right, y2: PLOT.bottom }));
+    for (const v of [0, tops.right / 2, tops.right]) axes.append(svgEl("text", { x: PLOT.right + 4, y: y("right", v) + 3, "text-anchor": "start" }, tick(v)));
+    axes.append(svgEl("text", { x: PLOT.right, y: PLOT.top - 5, "text-anchor": "end", class: "axis-title" }, right));
+  }
+  svg.append(axes);
+  for (const s of visible) {
+    if (s.points.length === 0) continue;
+    svg.append(svgEl("polyline", { class: s.cls, points: s.points.map((p) => `${x(p.at).toFixed(1)},${y(s.axis, p.v).toFixed(1)}`).join(" ") }));
+  }
+}
+
+const points = (list, get) => list.map((p) => ({ at: p.at, v: get(p) })).filter((p) => p.v !== undefined && p.v !== null);
+const mib = (bytes) => (bytes === undefined ? undefined : bytes / 2 ** 20);
+
+function drawTimelines() {
+  drawTimeline($("timeline-frontend"), [
+    { cls: "replicas", axis: "left", points: points(samples, (p) => p.frontend?.replicas) },
+    { cls: "cpu", axis: "right", points: points(samples, (p) => p.frontend?.cpu) },
+    { cls: "memory", axis: "right", points: points(samples, (p) => p.frontend?.memory) },
+  ], "replicas", "% of request");
+  drawTimeline($("timeline-backend"), [
+    { cls: "workers", axis: "left", points: points(history, (p) => p.workers) },
+    { cls: "replicas", axis: "left", points: points(samples, (p) => p.backend?.replicas) },
+    { cls: "lag", axis: "right", points: points(history, (p) => p.lag) },
+  ], "workers", "lag");
+  drawTimeline($("timeline-redis"), [
+    { cls: "request", axis: "left", points: points(samples, (p) => mib(p.redis?.requestMemory)) },
+    { cls: "target", axis: "left", points: points(samples, (p) => mib(p.redis?.targetMemory)) },
+    { cls: "bound", axis: "left", points: points(samples, (p) => mib(p.redis?.lowerMemory)) },
+    { cls: "bound", axis: "left", points: points(samples, (p) => mib(p.redis?.upperMemory)) },
+  ], "memory MiB");
+}
+
+function fill(list, entries, make) {
+  list.replaceChildren(...entries.map(make));
+}
+
+function showLane(lane) {
+  const el = $(`lane-${lane.tier}`);
+  const key = JSON.stringify(lane);
+  if (shownLanes.get(lane.tier) === key) return;
+  shownLanes.set(lane.tier, key);
+  el.dataset.state = lane.state;
+  el.querySelector(".object").textContent = lane.state === "watching" ? `${lane.object} · pods ready ${lane.pods.ready} of ${lane.pods.total}` : lane.object;
+  const line = el.querySelector(".line");
+  line.textContent = lane.line;
+  line.hidden = !lane.line;
+  const note = el.querySelector(".note");
+  note.textContent = lane.note || "";
+  note.hidden = !lane.note;
+  fill(el.querySelector(".problems"), lane.problems, (p) => text("li", p));
+  const facts = el.querySelector(".facts");
+  facts.replaceChildren();
+  for (const fact of lane.facts) {
+    // The backend lane's queue numbers are in its stats above, updated every second.
+    if (lane.tier === "backend" && (fact.label === "Queue lag" || fact.label === "Live workers")) continue;
+    const div = document.createElement("div");
+    div.dataset.label = fact.label;
+    div.append(text("dt", fact.label), text("dd", fact.value, fact.estimate ? "estimate" : ""));
+    div.title = `from ${fact.source}`;
+    facts.append(div);
+  }
+  fill(el.querySelector(".events"), lane.events.length ? lane.events : [null], (e) => text("li", e ? `${new Date(e.at).toLocaleTimeString()} ${e.reason}: ${e.message}` : "No scaling events seen."));
+  const sources = el.querySelector(".sources");
+  sources.replaceChildren();
+  for (const fact of lane.facts) sources.append(text("dt", fact.label), text("dd", fact.source));
+}
+
+function showScaling(update) {
+  $("scaling-source").textContent = update.lanes.some((l) => l.state === "watching") ? `Read from ${update.source}; the timelines cover the last five minutes.` : "";
+  if (update.samples.length > 0) {
+    const skew = Date.now() - update.samples[update.samples.length - 1].at;
+    for (const sample of update.samples) samples.push({ ...sample, at: sample.at + skew });
+    while (samples.length > 0 && samples[0].at < Date.now() - HISTORY_MS) samples.shift();
+  }
+  for (const lane of update.lanes) showLane(lane);
+  drawTimelines();
 }
 
 function showStats(stats) {
@@ -168,12 +272,13 @@ function showStats(stats) {
   $("throughput").textContent = `${stats.throughput}/s`;
   history.push({ at: Date.now(), lag: stats.lag, workers: stats.workers.length });
   while (history.length > HISTORY_SECONDS * 2) history.shift();
-  drawChart();
+  drawTimelines();
 }
 
 function listen() {
   const events = new EventSource("/api/events");
   events.addEventListener("stats", (event) => showStats(JSON.parse(event.data)));
+  events.addEventListener("scaling", (event) => showScaling(JSON.parse(event.data)));
   events.addEventListener("result", (event) => {
     const result = JSON.parse(event.data);
     const li = cards.get(result.id);
