@@ -8,12 +8,11 @@ import { shownDefault } from "../src/shared/env.js";
 import { groups } from "../src/shared/variables.js";
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
-const readme = read("README.md");
 const pages = ["README.md", ...readdirSync(new URL("../docs/", import.meta.url)).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
 
 t.test("the environment table lists every variable with its default, and nothing else", async (t) => {
-  const section = readme.split("## Environment variables")[1]?.split("\n## ")[0] ?? "";
+  const section = read("docs/configuration.md").split("<!-- env:start")[1]?.split("<!-- env:end")[0] ?? "";
   const rows = new Map([...section.matchAll(/^\| `([A-Z_]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1], m[2]]));
   const declared = Object.values(groups).flatMap((group) => Object.entries(group));
   for (const [name, spec] of declared) t.equal(rows.get(name), shownDefault(spec), `${name} and its default`);

@@ -24,3 +24,5 @@ app.post("/api/memes", async (request, reply) => {
 });
 app.get("/readyz", async () => ({ status: "ready" }));
 await app.listen({ port: Number(process.env.PORT), host: "127.0.0.1" });
+// Stopped by SIGTERM, it exits as the frontend does, so a profile it was started with is written.
+process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));

@@ -5,16 +5,14 @@
 // failed with a reason), the stream must be empty and the lag 0.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { provision } from "../../src/provision/provision.js";
 import { readEvents } from "../../src/load/events.js";
-import { projectRoot } from "../../src/shared/project.js";
-import { binaryOnPath, freePort, natsPasswords, NatsServer, RedisServer, waitReady } from "../../src/local/servers.js";
+import { binaryOnPath, freePort, natsPasswords, NatsServer, RedisServer } from "../../src/local/servers.js";
+import { startCli } from "../harness/command.js";
+import { eventually } from "../harness/eventually.js";
 
 export interface ChaosOptions {
   count: number;
@@ -42,21 +40,17 @@ export interface ChaosReport {
   seconds: number;
 }
 
-function spawnProcess(command: string, env: Record<string, string>, logDir: string, name: string): ChildProcess {
-  const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
-  const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let errors = "";
-  child.stderr?.on("data", (d: Buffer) => (errors = (errors + d.toString()).slice(-4000)));
-  child.once("exit", (code, signal) => {
-    if (code !== 0 && signal === null) process.stderr.write(`chaos: ${name} exited ${code}: ${errors}\n`);
+/** A subcommand as its own process; one that exits by itself with an error says so with the end of its stderr. */
+async function spawnProcess(command: string, env: Record<string, string>, name: string, readyUrl?: string): Promise<ChildProcess> {
+  const run = await startCli(command, { env, readyUrl });
+  run.child.once("exit", (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`chaos: ${name} exited ${code}: ${run.stderr().slice(-4000)}\n`);
   });
-  void logDir;
-  return child;
+  return run.child;
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
-  const logDir = mkdtempSync(join(tmpdir(), "meme-chaos-"));
   // NATS with the tiers' users, as deployed; the run's own checks connect as an observer.
   const auth = { passwords: natsPasswords(randomUUID()), observer: randomUUID() };
   const nats = await NatsServer.create(binaryOnPath("nats-server", "apt-get install nats-server"), { auth });
@@ -69,18 +63,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const env = { LOG_LEVEL: "warn", NATS_URL: nats.url, NATS_PASSWORD: auth.passwords.frontend, REDIS_URL: redis.url, REDIS_PASSWORD: redis.password, NATS_ACK_WAIT: "5", NATS_MAX_DELIVER: "20", SHUTDOWN_TIMEOUT: "2" };
     await provision({ ...env, LOG_LEVEL: "silent" });
     const port = await freePort();
-    const frontend = spawnProcess("frontend", { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, logDir, "frontend");
-    children.add(frontend);
     const base = `http://127.0.0.1:${port}`;
-    await waitReady(`${base}/readyz`);
+    const frontend = await spawnProcess("frontend", { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "frontend", `${base}/readyz`);
+    children.add(frontend);
     const workerPorts = await Promise.all(Array.from({ length: o.workers }, () => freePort()));
-    const startWorker = (i: number) => {
-      const child = spawnProcess("backend", { ...env, METRICS_PORT: String(workerPorts[i]) }, logDir, `worker ${i}`);
+    const startWorker = async (i: number) => {
+      const child = await spawnProcess("backend", { ...env, METRICS_PORT: String(workerPorts[i]) }, `worker ${i}`);
       workers[i] = child;
       children.add(child);
       child.once("exit", () => children.delete(child));
     };
-    for (let i = 0; i < o.workers; i++) startWorker(i);
+    for (let i = 0; i < o.workers; i++) await startWorker(i);
     o.say(`stack up: NATS ${nats.url} (file store), Redis ${redis.url}, frontend ${base}, ${o.workers} workers`);
 
     const results = new Map<string, { status: string; error?: string; count: number }>();
@@ -104,7 +97,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         workers[i]?.kill("SIGKILL");
         workerKills++;
         await sleep(300);
-        startWorker(i);
+        await startWorker(i);
       }
     })();
 
@@ -151,21 +144,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     o.say(`all ${o.count} requests accepted (${resubmitted} resubmissions); waiting for the last results`);
 
     // Final states: from the event stream, else from the API (results are stored for any replica).
-    const deadline = Date.now() + 180000;
-    let missing = ids.filter((id) => !results.has(id));
-    while (missing.length > 0 && Date.now() < deadline) {
-      await sleep(1000);
-      const lookups = await Promise.all(
-        missing.map(async (id) => {
-          const body = (await fetch(`${base}/api/memes/${id}`).then((r) => (r.ok ? r.json() : null), () => null)) as { status?: string; error?: string } | null;
-          return [id, body] as const;
-        }),
-      );
-      for (const [id, body] of lookups) {
-        if (body && (body.status === "done" || body.status === "failed") && !results.has(id)) results.set(id, { status: body.status, error: body.error, count: 1 });
-      }
-      missing = ids.filter((id) => !results.has(id));
-    }
+    const unanswered = () => ids.filter((id) => !results.has(id));
+    // Those still without a final state after 180 s are counted as lost below.
+    await eventually(
+      async () => {
+        const lookups = await Promise.all(
+          unanswered().map(async (id) => {
+            const body = (await fetch(`${base}/api/memes/${id}`).then((r) => (r.ok ? r.json() : null), () => null)) as { status?: string; error?: string } | null;
+            return [id, body] as const;
+          }),
+        );
+        for (const [id, body] of lookups) {
+          if (body && (body.status === "done" || body.status === "failed") && !results.has(id)) results.set(id, { status: body.status, error: body.error, count: 1 });
+        }
+        return unanswered().length === 0;
+      },
+      { timeout: 180000, interval: 1000, what: "a final state for every request" },
+    ).catch(() => undefined);
+    const missing = unanswered();
     closeEvents();
     closeEvents = () => undefined;
 
@@ -173,13 +169,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const jsm = await jetstreamManager(nc);
     let lag = -1;
     let streamMessages = -1;
-    for (let i = 0; i < 30; i++) {
-      const info = await jsm.consumers.info("MEMES", "meme-generator");
-      lag = info.num_pending + info.num_ack_pending;
-      streamMessages = (await jsm.streams.info("MEMES")).state.messages;
-      if (lag === 0 && streamMessages === 0) break;
-      await sleep(1000);
-    }
+    // What is left after 30 s is reported below.
+    await eventually(
+      async () => {
+        const info = await jsm.consumers.info("MEMES", "meme-generator");
+        lag = info.num_pending + info.num_ack_pending;
+        streamMessages = (await jsm.streams.info("MEMES")).state.messages;
+        return lag === 0 && streamMessages === 0;
+      },
+      { timeout: 30000, interval: 1000, what: "an empty queue" },
+    ).catch(() => undefined);
     await nc.close();
 
     const failures: Record<string, number> = {};
@@ -216,7 +215,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const child of children) child.kill("SIGKILL");
     await nats.destroy();
     await redis.stop();
-    rmSync(logDir, { recursive: true, force: true });
   }
 }
 

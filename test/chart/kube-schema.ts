@@ -32,10 +32,13 @@ export class KubeSchema {
     return new KubeSchema(source.slice(start, source.indexOf("`)", start)));
   }
 
-  /** The schema type of an apiVersion and kind, e.g. apps/v1 Deployment → io.k8s.api.apps.v1.Deployment. */
+  /**
+   * The schema type of an apiVersion and kind, named after the group's Go package (its first label):
+   * apps/v1 Deployment → io.k8s.api.apps.v1.Deployment, rbac.authorization.k8s.io/v1 Role → io.k8s.api.rbac.v1.Role.
+   */
   typeName(apiVersion: string, kind: string): string | undefined {
     const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["core", apiVersion];
-    const name = `io.k8s.api.${(group as string).replace(/\.k8s\.io$/, "")}.${version}.${kind}`;
+    const name = `io.k8s.api.${(group as string).split(".")[0]}.${version}.${kind}`;
     return this.types.has(name) ? name : undefined;
   }
 

@@ -35,6 +35,7 @@ const resourceCases = ["frontend", "backend", "provisioner", "nats", "nats.expor
 
 const cases: string[][] = [
   ["frontend.autoscaling.hpa.minReplicas=4", "frontend.autoscaling.hpa.maxReplicas=3"],
+  ["frontend.ports.metrics=8080"],
   ["frontend.autoscaling.hpa.targetCPUUtilizationPercentage=0"],
   ["frontend.resources.requests.cpu=null"],
   ["frontend.autoscaling.hpa.targetMemoryUtilizationPercentage=60", "frontend.resources.requests.memory=null"],

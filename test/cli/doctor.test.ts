@@ -247,12 +247,20 @@ t.test("each fault is found, with its evidence and its fix", async (t) => {
   t.same(unready.map((c) => c.name), ["frontend meme-generator/meme-generator-frontend"]);
   t.match(unready[0]?.evidence, "1/2 pods Ready, 1 not Ready after 30 s; meme-generator-frontend-abc-1: /readyz on 9090: 503 waiting for NATS: Authorization Violation", "the reason from the pod's own /readyz, through the pod proxy");
 
+  const crashing = await faulty(t, (o) => {
+    const pod = list(o, /\/api\/v1\/pods/)[0] as unknown as { status: { conditions: unknown[]; containerStatuses: unknown[] } };
+    pod.status.conditions = [{ type: "Ready", status: "False" }];
+    pod.status.containerStatuses = [{ name: "frontend", ready: false, restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 40s restarting failed container" } } }];
+    o["/api/v1/namespaces/meme-generator/pods/meme-generator-frontend-abc-1/log?container=frontend&tailLines=5&previous=true"] = '{"level":30,"msg":"connecting"}\n{"level":60,"msg":"NATS refused the frontend: Authorization Violation"}\n';
+  });
+  t.same(crashing.map((c) => c.name), ["frontend meme-generator/meme-generator-frontend"]);
+  t.match(crashing[0]?.evidence, 'meme-generator-frontend-abc-1: frontend CrashLoopBackOff (back-off 40s restarting failed container); its log: {"level":30,"msg":"connecting"} | {"level":60,"msg":"NATS refused the frontend: Authorization Violation"}', "a container that keeps exiting: the last lines of its previous run");
+
   const worker = await faulty(t, (o) => {
     const pod = list(o, /\/api\/v1\/pods/)[2] as unknown as { status: { conditions: unknown[] } };
     pod.status.conditions = [{ type: "Ready", status: "False" }];
     o["/api/v1/namespaces/meme-generator/events"] = { items: [{ type: "Warning", reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", lastTimestamp: ago(5), involvedObject: { kind: "Pod", name: "meme-generator-def-1" } }] };
-    o[`/api/v1/namespaces/meme-generator/pods?labelSelector=${encodeURIComponent("app.kubernetes.io/instance=meme-generator,app.kubernetes.io/name=meme-generator,app.kubernetes.io/component=backend")}`] = { items: [{ metadata: { name: "meme-generator-def-1", namespace: "meme-generator", creationTimestamp: ago(60) }, spec: { containers: [] } }] };
-    o["/api/v1/namespaces/meme-generator/pods/meme-generator-def-1/log?tailLines=5"] = '{"level":40,"msg":"waiting for Redis: WRONGPASS invalid username-password pair"}\n';
+    o["/api/v1/namespaces/meme-generator/pods/meme-generator-def-1/log?container=backend&tailLines=5"] = '{"level":40,"msg":"waiting for Redis: WRONGPASS invalid username-password pair"}\n';
   });
   t.same(worker.map((c) => c.name), ["backend meme-generator/meme-generator"]);
   t.match(worker[0]?.evidence, "0/1 pods Ready, 1 not Ready after 30 s; meme-generator-def-1: Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503; log: {\"level\":40,\"msg\":\"waiting for Redis: WRONGPASS", "the worker's reason from its events and log");

@@ -2,34 +2,24 @@
 // frontend, run as the container runs them, get SIGTERM after their NATS
 // server was stopped, and must exit 0 within their shutdown budget instead of
 // waiting for a server that is not coming back.
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { provision } from "../../src/provision/provision.js";
-import { projectRoot } from "../../src/shared/project.js";
-import { join } from "node:path";
-import { waitReady } from "../../src/local/servers.js";
+import { startCli } from "../harness/command.js";
+import { eventually } from "../harness/eventually.js";
 import { freePort, startNats, startRedis, type Teardown } from "../harness/servers.js";
 
-const bin = join(projectRoot(import.meta.url), "dist", "src", "cli", "bin.js");
-
-/** NATS and Redis of the test's own, the queue provisioned, and `command` started as the container starts it, killed at teardown. */
+/** NATS and Redis of the test's own, the queue provisioned, and `command` started as the container starts it, stopped at teardown. */
 async function startCommand(t: Teardown, command: string, settings: Record<string, string>, ports: { PORT?: string; METRICS_PORT?: string } = {}) {
   const [nats, redis] = await Promise.all([startNats(t, "pinned"), startRedis(t)]);
   const env = { LOG_LEVEL: "silent", NATS_URL: nats.url, NATS_PASSWORD: nats.auth?.passwords.frontend ?? "", REDIS_URL: redis.url, REDIS_PASSWORD: redis.password, ...settings };
   await provision(env);
   const port = ports.PORT ?? String(await freePort());
   const metricsPort = ports.METRICS_PORT ?? String(await freePort());
-  const child = spawn(process.execPath, [bin, command], { env: { ...process.env, ...env, PORT: port, METRICS_PORT: metricsPort }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-  });
-  const ready = () => waitReady(command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`);
-  return { nats, child, ready, stderr: () => stderr, exit: (ms: number) => Promise.race([exited, sleep(ms).then(() => "still running")]) };
+  const run = await startCli(command, { env: { ...env, PORT: port, METRICS_PORT: metricsPort }, teardown: t });
+  const readyUrl = command === "backend" ? `http://127.0.0.1:${metricsPort}/readyz` : `http://127.0.0.1:${port}/readyz`;
+  const readiness = (status: number, what: string) => () => eventually(async () => (await fetch(readyUrl)).status === status, { timeout: 30_000, interval: 50, what: `${command} ${what}`, detail: run.stderr });
+  return { nats, child: run.child, ready: readiness(200, "ready"), unready: readiness(503, "unready"), stderr: run.stderr, exit: run.exit };
 }
 
 for (const command of ["backend", "frontend"]) {
@@ -39,7 +29,8 @@ for (const command of ["backend", "frontend"]) {
     t.pass(`${command} is ready`);
 
     await run.nats.stop();
-    await sleep(300);
+    await run.unready();
+    t.pass(`${command} is unready with NATS away`);
     const sent = Date.now();
     run.child.kill("SIGTERM");
     const code = await run.exit(20_000);

@@ -10,8 +10,8 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/local/servers.js";
+import { eventually, GiveUp } from "../harness/eventually.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** The Service network of the cluster; the API server's own Service takes its first address. */
@@ -105,14 +105,14 @@ function tail(proc: Process): string {
  * exits meanwhile, and after `timeoutMs` with every process's log.
  */
 export async function waitWhileRunning(processes: Process[], what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const dead = processes.find((p) => p.child.exitCode !== null);
-    if (dead) throw new Error(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${tail(dead)}`);
-    if (await Promise.resolve(probe()).catch(() => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${processes.map((p) => `--- ${p.name}\n${tail(p)}`).join("\n")}`);
+  await eventually(
+    () => {
+      const dead = processes.find((p) => p.child.exitCode !== null);
+      if (dead) throw new GiveUp(`${dead.name} exited with ${dead.child.exitCode} while waiting for ${what}:\n${tail(dead)}`);
+      return probe();
+    },
+    { timeout: timeoutMs, interval: 200, what, detail: () => processes.map((p) => `--- ${p.name}\n${tail(p)}`).join("\n") },
+  );
 }
 
 /** A kubeconfig for one client certificate of the e2e CA in `dir` (`<cert>.crt`, `<cert>.key`). */

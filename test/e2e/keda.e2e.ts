@@ -8,13 +8,14 @@
 // from zero and rises to ceil(lag / lagThreshold); workers run as local
 // processes drain the queue; after the cooldown the Deployment returns to
 // zero. The replica count over time goes to .artifacts/e2e/ as CSV and SVG.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { repoPath } from "../../generator/schema.js";
 import { waitReady } from "../../src/local/servers.js";
+import { startCli } from "../harness/command.js";
+import { eventually } from "../harness/eventually.js";
 import { freePort, startNats, startRedis } from "../harness/servers.js";
 import { apis, Cluster, parse, profileArgs, release, succeeded, type Ref, withCrds } from "./cluster.js";
 import { consumerLag } from "./jsz.js";
@@ -57,25 +58,12 @@ async function suite(crds: string): Promise<void> {
   const lagThreshold = Number(trigger.lagThreshold);
   const expected = Math.min(scaled.spec.maxReplicaCount, Math.ceil(requests / lagThreshold));
 
-  const children: ChildProcess[] = [];
-  process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
-  t.teardown(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
-  });
   mkdirSync(artifacts, { recursive: true });
-  const node = (command: string, env: Record<string, string>, log: string) => {
-    const child = spawn(process.execPath, [repoPath("dist/src/cli/bin.js"), command], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    const out = createWriteStream(join(artifacts, `keda-${log}.log`));
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
-    children.push(child);
-    return child;
-  };
+  /** A subcommand of ours as a process on this machine, its output in .artifacts/e2e/keda-<log>.log, stopped at teardown. */
+  const node = (command: string, env: Record<string, string>, log: string) => startCli(command, { env, output: join(artifacts, `keda-${log}.log`), teardown: t });
 
   await t.test("the chart's provision command makes the stream and consumer on the local NATS", async (t) => {
-    const child = node("provision", envOf(provisioner), "provision");
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const code = await (await node("provision", envOf(provisioner), "provision")).exit(120_000);
     t.equal(code, 0, "provision exited 0");
   });
 
@@ -84,11 +72,8 @@ async function suite(crds: string): Promise<void> {
     succeeded(t, installed, "helm install --wait (demo, KEDA reading the local NATS)");
     const path = `/apis/keda.sh/v1alpha1/namespaces/${appNamespace}/scaledobjects/${scaled.metadata.name}`;
     let object: ScaledObject | undefined;
-    for (let i = 0; i < 60; i++) {
-      object = await cluster.plane.api<ScaledObject>(path);
-      if (object.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) break;
-      await sleep(1000);
-    }
+    const ready = (o?: ScaledObject) => o?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+    await eventually(async () => ready((object = await cluster.plane.api<ScaledObject>(path))), { timeout: 60_000, interval: 1000 }).catch(() => undefined);
     t.ok(object?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), `ScaledObject ${scaled.metadata.name} is Ready`, { status: object?.status });
     t.ok(object?.status?.hpaName, `KEDA made the HPA ${object?.status?.hpaName}`);
     t.equal(trigger.natsServerMonitoringEndpoint, nats.monitoringEndpoint, "the trigger reads the local NATS, through the chart's override");
@@ -99,12 +84,11 @@ async function suite(crds: string): Promise<void> {
   const lag = () => consumerLag(`http://${nats.monitoringEndpoint}`, trigger.stream ?? "", trigger.consumer ?? "");
 
   await t.test(`${requests} requests: KEDA wakes the backend, scales it to ${expected}, and back to ${scaled.spec.minReplicaCount} once workers drain the queue`, async (t) => {
-    const idle = Date.now() + 90_000;
-    while ((await replicas()) !== scaled.spec.minReplicaCount && Date.now() < idle) await sleep(1000);
+    await eventually(async () => (await replicas()) === scaled.spec.minReplicaCount, { timeout: 90_000, interval: 1000 }).catch(() => undefined);
     t.equal(await replicas(), scaled.spec.minReplicaCount, `the backend rests at ${scaled.spec.minReplicaCount} replicas while the queue is empty`);
 
     const port = await freePort();
-    node("frontend", { ...envOf(frontend), PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "frontend");
+    await node("frontend", { ...envOf(frontend), PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "frontend");
     const base = `http://127.0.0.1:${port}`;
     await waitReady(`${base}/readyz`);
 
@@ -119,11 +103,14 @@ async function suite(crds: string): Promise<void> {
         await sleep(1000);
       }
     })();
+    // Whether `ok` came to hold within the time, marking when; the test asserts the answer.
     const waitUntil = async (what: string, ok: () => boolean, timeoutS: number) => {
-      const deadline = Date.now() + timeoutS * 1000;
-      while (!ok() && Date.now() < deadline) await sleep(250);
-      if (ok()) marks[what] = seconds();
-      return ok();
+      const held = await eventually(ok, { timeout: timeoutS * 1000, interval: 250, what }).then(
+        () => true,
+        () => false,
+      );
+      if (held) marks[what] = seconds();
+      return held;
     };
     const last = () => samples.at(-1) ?? { at: 0, replicas: -1, lag: Number.NaN };
 
@@ -143,7 +130,7 @@ async function suite(crds: string): Promise<void> {
 
     // Workers on this machine take the place of the simulated pods and drain the queue.
     marks["workers start"] = seconds();
-    for (let i = 0; i < 2; i++) node("backend", { ...envOf(backend), METRICS_PORT: String(await freePort()) }, `worker-${i}`);
+    for (let i = 0; i < 2; i++) await node("backend", { ...envOf(backend), METRICS_PORT: String(await freePort()) }, `worker-${i}`);
     const drained = await waitUntil("drained", () => last().lag === 0, 120);
     t.ok(drained, `the workers drained the queue (lag 0 at ${marks.drained?.toFixed(1)} s)`);
     let done = 0;

@@ -9,9 +9,11 @@ import { startBackend } from "../../src/backend/main.js";
 import { buildApp, frontendMetrics } from "../../src/frontend/app.js";
 import { Hub } from "../../src/frontend/hub.js";
 import { startFrontend } from "../../src/frontend/main.js";
+import { ScalingView } from "../../src/frontend/scaling.js";
 import type { MemeResult } from "../../src/generated/messages.js";
 import { readEvents } from "../../src/load/events.js";
-import { keys, RECENT_MAX, subjects } from "../../src/shared/contract.js";
+import { keys, PROMPT_MAX, RECENT_MAX, subjects } from "../../src/shared/contract.js";
+import { eventually } from "../harness/eventually.js";
 import { freePort, natsFlavours } from "../harness/servers.js";
 import { startStack, type Stack } from "../harness/stack.js";
 
@@ -42,16 +44,6 @@ async function post(base: string, body: unknown) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 for (const flavour of natsFlavours) {
   t.test(`submit → PNG over real sockets on nats-server (${flavour})`, async (t) => {
     const stack = await startStack(t, flavour);
@@ -65,17 +57,17 @@ for (const flavour of natsFlavours) {
     t.equal(created.status, 202);
     const id = created.body.id as string;
     t.same(created.body, { id, status: "queued", links: { self: `/api/memes/${id}`, image: `/api/memes/${id}/image.png`, events: "/api/events" } });
-    const done = await until("the result", async () => {
+    const done = await eventually(async () => {
       const body = (await (await fetch(`${fe.base}/api/memes/${id}`)).json()) as Record<string, unknown>;
       return body.status === "queued" ? undefined : body;
-    });
+    }, { what: "the result", timeout: 20000 });
     t.match(done, { id, status: "done", cached: false, width: 1024, prompt: "one does not simply | skip the tests" });
     const image = await fetch(`${fe.base}/api/memes/${id}/image.png`);
     t.equal(image.status, 200);
     t.equal(image.headers.get("content-type"), "image/png");
     const png = Buffer.from(await image.arrayBuffer());
     t.equal(png.readUInt32BE(16), 1024, "a 1024 px PNG");
-    const resultEvent = await until("the result event", async () => sse.events.find((e) => e.type === "result" && e.data.id === id));
+    const resultEvent = await eventually(async () => sse.events.find((e) => e.type === "result" && e.data.id === id), { what: "the result event", timeout: 20000 });
     t.match(resultEvent.data, { id, status: "done" });
     t.ok(
       sse.events.some((e) => e.type === "stats" && typeof e.data.lag === "number"),
@@ -92,10 +84,10 @@ for (const flavour of natsFlavours) {
     t.equal(recent.memes.length, 51);
     t.same(new Set(recent.memes.map((m) => m.id)), new Set([id, ...ids]), "the gallery has every meme, newest first");
 
-    const stats = await until("a worker in the stats", async () => {
+    const stats = await eventually(async () => {
       const s = (await (await fetch(`${fe.base}/api/stats`)).json()) as { lag: number; workers: { workerId: string }[]; throughput: number };
       return s.workers.length === 1 && s.lag === 0 ? s : undefined;
-    });
+    }, { what: "a worker in the stats", timeout: 20000 });
     t.equal(stats.workers[0]?.workerId, backend.worker.id);
     const exported = await (await fetch(`http://127.0.0.1:${fe.metricsPort}/metrics`)).text();
     t.match(exported, /^meme_frontend_queue_lag 0$/m, "the lag is a metric too, for alerts and the dashboard");
@@ -119,7 +111,7 @@ t.test("the API with app.inject: validation, errors, headers", async (t) => {
 
   const empty = await inject("POST", "/api/memes", { prompt: "   " });
   t.equal(empty.statusCode, 400);
-  t.same(empty.json(), { error: "invalid_request", message: "prompt must be 1–200 characters after trimming (got 0)" });
+  t.same(empty.json(), { error: "invalid_request", message: `prompt must be 1–${PROMPT_MAX} characters after trimming (got 0)` });
   const unknown = await inject("POST", "/api/memes", { prompt: "x", colour: "red" });
   t.same(unknown.json(), { error: "invalid_request", message: "unknown field colour" });
   const notJson = await fe.app.inject({ method: "POST", url: "/api/memes", headers: { "content-type": "application/json" }, payload: "{nope" });
@@ -176,7 +168,7 @@ t.test("a queued meme has no image yet; a failed one says why", async (t) => {
   const redis = new Redis(stack.redis.clientUrl);
   t.teardown(() => redis.disconnect());
   const failed: MemeResult = { id, status: "failed", error: "the renderer exploded", cached: false, renderMs: 0 };
-  await redis.set(`meme:res:${id}`, JSON.stringify(failed));
+  await redis.set(keys.result(id), JSON.stringify(failed));
   const answer = await fetch(`${fe.base}/api/memes/${id}/image.png`);
   t.equal(answer.status, 422);
   t.same(await answer.json(), { error: "failed", message: "the meme could not be made: the renderer exploded" });
@@ -202,10 +194,10 @@ t.test("a submit stores the pending record with its lifetime and keeps the wall'
   t.equal(recent.at(-1), `old-${RECENT_MAX - 2}`, "the oldest one fell off");
 
   await stack.redis.restart(); // forgets the script the frontend sends by its SHA1
-  const afterRestart = await until("a submit after the restart", async () => {
+  const afterRestart = await eventually(async () => {
     const res = await post(fe.base, { prompt: "after | the restart" });
     return res.status === 202 ? res : undefined;
-  });
+  }, { what: "a submit after the restart", timeout: 20000 });
   await redis.ping().catch(() => undefined);
   t.ok(await redis.exists(keys.pending(afterRestart.body.id as string)), "the script is sent again once Redis has forgotten it");
 
@@ -274,7 +266,7 @@ t.test("a submit whose pending record fails after the readiness check is still q
   const hub = new Hub({ stream: "MEMES", consumer: "meme-generator", responseSubject: "meme.response", cacheTtl: 60 }, { nc: stack.nc, jsm: stack.jsm, redis, log });
   const app = await buildApp(
     { requestSubject: "meme.request", cacheTtl: 60, rateLimitPerMinute: 0, burstMax: 0, maxInflight: 10, trustedProxyHops: 0, requestTimeoutSeconds: 10, maxEventStreams: 10 },
-    { nc: stack.nc, js: jetstream(stack.nc), redis, hub, log, unready: () => undefined },
+    { nc: stack.nc, js: jetstream(stack.nc), redis, hub, scaling: new ScalingView(undefined, () => ({ lag: 0, workers: 0, at: null }), "off in this test"), log, unready: () => undefined },
     frontendMetrics(),
   );
   t.teardown(() => app.close());
@@ -301,7 +293,7 @@ for (const flavour of natsFlavours)
     }
     const [result] = await stack.waitForResults([id], 15000);
     t.match(result, { id, status: "failed", error: "gave up after 2 deliveries" });
-    await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined));
+    await eventually(async () => (await stack.streamMessages()) === 0, { what: "an empty stream", timeout: 20000 });
     t.equal(await stack.lag(), 0);
   });
 
@@ -313,8 +305,9 @@ async function exhaust(stack: Stack, times: number, last: "nak" | "timeout") {
     if (!msg) throw new Error(`delivery ${delivery} did not come`);
     if (delivery < times || last === "nak") msg.nak();
   }
-  // Only once the last nak has arrived does a pull make the server give up on it.
-  await sleep(500);
+  // Only once the last nak has arrived does a pull make the server give up on it: a round trip on the
+  // same connection makes sure it has.
+  await stack.nc.flush();
   // The server notices the last ack wait running out while a pull is open.
   await consumer.next({ expires: 2500 });
 }
@@ -330,7 +323,7 @@ for (const flavour of natsFlavours)
       await frontendFor(t, stack);
       const [result] = await stack.waitForResults([id], 10000);
       t.match(result, { id, status: "failed", prompt: "nobody heard", error: "gave up after 2 deliveries" });
-      await until("an empty stream", async () => ((await stack.streamMessages()) === 0 ? true : undefined), 5000);
+      await eventually(async () => (await stack.streamMessages()) === 0, { what: "an empty stream", timeout: 5000 });
     });
 
 t.test("a forged max-deliveries advisory deletes nothing: only what really used up its deliveries is removed", async (t) => {
@@ -343,6 +336,7 @@ t.test("a forged max-deliveries advisory deletes nothing: only what really used 
     stack.nc.publish(subjects.maxDeliveries("MEMES", "meme-generator"), JSON.stringify({ type: "io.nats.jetstream.advisory.v1.max_deliver", stream: "MEMES", consumer: "meme-generator", stream_seq: seq, deliveries }));
   }
   await stack.nc.flush();
+  // What must not happen has no signal to wait for: the frontends get 1.5 s to act on the forgeries.
   await sleep(1500);
   t.equal(await stack.streamMessages(), 1, "the queued meme is still in the queue");
   t.notOk(stack.results.has(id), "and nobody answered it as failed");
@@ -367,6 +361,7 @@ t.test("an id belongs to the first request that used it: another request with it
     t.same(taken.body, { error: "id_taken", message: `id ${id} belongs to another request (another prompt, size or template); submit without an id to get a new one` });
   }
   t.equal(await redis.get(keys.pending(id)), record, "the owner's pending record is untouched");
+  // A few milliseconds on, so that a rewritten record would differ in its submittedAt.
   await sleep(5);
   const again = await post(fe.base, { id, prompt: "  mine |   all mine ", fastMode: true });
   t.equal(again.status, 202, "the same normalised request again is a client's retry");
@@ -374,10 +369,10 @@ t.test("an id belongs to the first request that used it: another request with it
   t.same(await redis.lrange(keys.recent, 0, -1), [id], "the id is on the wall once");
   const backend = await startBackend(stack.env);
   t.teardown(() => backend.stop());
-  const done = await until("the result", async () => {
+  const done = await eventually(async () => {
     const view = (await (await fetch(`${fe.base}/api/memes/${id}`)).json()) as Record<string, unknown>;
     return view.status === "queued" ? undefined : view;
-  });
+  }, { what: "the result", timeout: 20000 });
   t.match(done, { id, status: "done", prompt: "mine | all mine", width: 512 }, "the owner's meme is made");
   t.equal(stack.results.get(id)?.prompt, "mine | all mine");
 });
@@ -458,21 +453,21 @@ t.test("every 503 says when to come back; event streams per replica are capped",
   const stream = await fetch(`${fe.base}/api/events`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
   t.equal(stream?.status, 503, "still full");
   first.close();
-  await until("a stream free again", async () => {
+  await eventually(async () => {
     const res = await fetch(`${fe.base}/api/events`);
     const ok = res.status === 200;
     if (ok) {
       t.match(res.headers.get("content-security-policy"), /default-src 'self'/, "an event stream has the security headers");
       await res.body?.cancel();
     }
-    return ok ? true : undefined;
-  });
+    return ok;
+  }, { what: "a stream free again", timeout: 20000 });
 
   await stack.redis.stop();
-  const unready = await until("unready", async () => {
+  const unready = await eventually(async () => {
     const res = await fetch(`${fe.base}/readyz`);
     return res.status === 503 ? res : undefined;
-  }, 10000);
+  }, { what: "unready", timeout: 10000 });
   t.equal(unready.headers.get("retry-after"), "1", "readiness");
   const refused = await fetch(`${fe.base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"prompt":"no cache"}' });
   t.equal(refused.status, 503);
@@ -501,9 +496,9 @@ t.test("readiness follows the NATS connection", async (t) => {
   const fe = await frontendFor(t, stack);
   t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
   await stack.nats.stop();
-  await until("unready", async () => ((await fetch(`${fe.base}/readyz`)).status === 503 ? true : undefined), 10000);
+  await eventually(async () => (await fetch(`${fe.base}/readyz`)).status === 503, { what: "unready", timeout: 10000 });
   await stack.nats.start();
-  await until("ready again", async () => ((await fetch(`${fe.base}/readyz`)).status === 200 ? true : undefined), 15000);
+  await eventually(async () => (await fetch(`${fe.base}/readyz`)).status === 200, { what: "ready again", timeout: 15000 });
   t.pass("unready while NATS was away, ready once it came back");
 });
 
@@ -512,15 +507,15 @@ t.test("readiness follows Redis too: no submit can succeed without it", async (t
   const fe = await frontendFor(t, stack);
   t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
   await stack.redis.stop();
-  const away = await until("unready", async () => {
+  const away = await eventually(async () => {
     const res = await fetch(`${fe.base}/readyz`);
     return res.status === 503 ? ((await res.json()) as Record<string, unknown>) : undefined;
-  }, 10000);
+  }, { what: "unready", timeout: 10000 });
   t.same(away, { error: "not_ready", message: "Redis is not answering" });
   const metrics = await fetch(`http://127.0.0.1:${fe.metricsPort}/readyz`);
   t.equal(metrics.status, 503, "the metrics port's readiness says the same");
   await stack.redis.start();
-  await until("ready again", async () => ((await fetch(`${fe.base}/readyz`)).status === 200 ? true : undefined), 15000);
+  await eventually(async () => (await fetch(`${fe.base}/readyz`)).status === 200, { what: "ready again", timeout: 15000 });
   t.pass("ready once Redis is back");
 });
 
@@ -535,11 +530,11 @@ t.test("requests aborted mid-body give their slots back; probes are never shed",
     }).on("error", () => undefined),
   );
   t.teardown(() => sockets.forEach((s) => s.destroy()));
-  await until("every slot held", async () => ((await status("/api/stats")) === 503 ? true : undefined), 10000);
+  await eventually(async () => (await status("/api/stats")) === 503, { what: "every slot held", timeout: 10000 });
   t.equal(await status("/healthz"), 200, "liveness answers while every slot is held");
   t.equal(await status("/readyz"), 200, "and so does readiness");
   for (const socket of sockets) socket.destroy();
-  await until("the slots back", async () => ((await status("/api/stats")) === 200 ? true : undefined), 10000);
+  await eventually(async () => (await status("/api/stats")) === 200, { what: "the slots back", timeout: 10000 });
   const created = await post(fe.base, { prompt: "after forty aborted requests" });
   t.equal(created.status, 202, "a submit goes through again");
 });
@@ -549,7 +544,6 @@ t.test("shutdown: unready first, then closed", async (t) => {
   const fe = await frontendFor(t, stack);
   t.equal((await fetch(`${fe.base}/readyz`)).status, 200);
   const stopping = fe.stop(1);
-  await sleep(200);
   const during = await fetch(`${fe.base}/readyz`);
   t.equal(during.status, 503, "unready during the drain delay");
   t.equal((await fetch(`${fe.base}/healthz`)).status, 200, "still serving");
@@ -561,13 +555,16 @@ t.test("stopping closes open event streams instead of waiting for their clients"
   const stack = await startStack(t, "pinned");
   const port = await freePort();
   const fe = await startFrontend({ ...stack.env, PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "127.0.0.1");
+  let opened = (): void => undefined;
+  const open = new Promise<void>((resolve) => (opened = resolve));
   const ended = new Promise<string>((resolve) => {
     void fetch(`http://127.0.0.1:${port}/api/events`).then(async (res) => {
+      opened();
       const reader = (res.body as ReadableStream<Uint8Array>).getReader();
       for (;;) if ((await reader.read()).done) return resolve("the stream ended");
     }, () => resolve("the stream failed"));
   });
-  await sleep(300);
+  await open;
   const started = Date.now();
   const stopped = await Promise.race([fe.stop(0).then(() => "stopped"), sleep(10_000).then(() => "still stopping after 10 s")]);
   t.equal(stopped, "stopped", `the frontend stopped in ${Date.now() - started} ms with an event stream open`);

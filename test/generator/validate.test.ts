@@ -33,7 +33,7 @@ t.test("schema rules name the path, the rule and the value", async (t) => {
   t.same(problems("redis.resources.limits.memory=lots"), ['redis.resources.limits.memory: must be a memory quantity such as 64Mi, 1Gi or 500M (got "lots")']);
   t.same(problemsOf({ frontend: { replicas: "two" } } as Plain), ['frontend.replicas: must be integer (got "two")']);
   t.same(problemsOf({ frontend: { replica: 2 } } as Plain), [
-    "frontend.replica: unknown key (known here: affinity, autoscaling, containerSecurityContext, extraEnv, ingress, name, nodeSelector, pdb, podAnnotations, podLabels, podSecurityContext, probes, replicas, resources, service, settings, terminationGracePeriodSeconds, tolerations, topologySpreadConstraints)",
+    "frontend.replica: unknown key (known here: affinity, autoscaling, containerSecurityContext, extraEnv, ingress, name, nodeSelector, pdb, podAnnotations, podLabels, podSecurityContext, ports, probes, replicas, resources, scalingView, service, settings, terminationGracePeriodSeconds, tolerations, topologySpreadConstraints)",
   ]);
   t.same(problemsOf({ frontnd: {} } as Plain).map((p) => p.split(" (")[0]), ["frontnd: unknown key"]);
   t.same(problems("redis.mode=cluster"), ['redis.mode: must be one of operator, standalone, external (got "cluster")']);

@@ -5,7 +5,7 @@ import { subjects } from "../../src/shared/contract.js";
 import { guarded } from "../../src/shared/nats.js";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { setTimeout as sleep } from "node:timers/promises";
+import { eventually } from "./eventually.js";
 import type { MemeResult } from "../../src/generated/messages.js";
 import { provision } from "../../src/provision/provision.js";
 import { freePort, startNats, startRedis, type NatsFlavour, type NatsServer, type RedisServer, type Teardown } from "./servers.js";
@@ -57,13 +57,9 @@ export async function startStack(t: Teardown, flavour: NatsFlavour, extraEnv: Re
     env,
     results,
     async waitForResults(ids, timeoutMs = 20000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (ids.every((id) => results.has(id))) return ids.map((id) => results.get(id) as MemeResult);
-        await sleep(25);
-      }
-      const missing = ids.filter((id) => !results.has(id));
-      throw new Error(`${missing.length} of ${ids.length} requests got no result within ${timeoutMs} ms, e.g. ${missing.slice(0, 3).join(", ")}`);
+      const missing = () => ids.filter((id) => !results.has(id));
+      await eventually(() => missing().length === 0, { timeout: timeoutMs, what: `results for all ${ids.length} requests`, detail: () => `${missing().length} got none, e.g. ${missing().slice(0, 3).join(", ")}` });
+      return ids.map((id) => results.get(id) as MemeResult);
     },
     async lag() {
       const info = await jsm.consumers.info("MEMES", "meme-generator");

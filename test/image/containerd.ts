@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { eventually } from "../harness/eventually.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** The capabilities a container gets unless told otherwise: all dropped, as the chart drops ALL. */
@@ -64,12 +65,7 @@ export class Containerd {
     this.daemon = spawn(toolPath("containerd"), ["--config", join(this.dir, "config.toml")], { env: { ...process.env, PATH: path }, stdio: ["ignore", "pipe", "pipe"] });
     this.daemon.stdout?.on("data", (d) => (this.log += d));
     this.daemon.stderr?.on("data", (d) => (this.log += d));
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (this.ctr(["version"]).code === 0) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`containerd did not answer on ${this.socket}:\n${this.log.slice(-2000)}`);
+    await eventually(() => this.ctr(["version"]).code === 0, { timeout: 30_000, interval: 200, what: `containerd answering on ${this.socket}`, detail: () => this.log.slice(-2000) });
   }
 
   ctr(args: string[], timeoutMs = 120_000): Exec {

@@ -9,6 +9,7 @@ import { commands } from "../../src/cli/main.js";
 import { repoPath } from "../../generator/schema.js";
 import { APP_OVER_BASE_LIMIT } from "../../image/build.mjs";
 import { renderedObjects } from "../chart/helm.js";
+import { eventually, GiveUp } from "../harness/eventually.js";
 import { Containerd, type RunOptions } from "./containerd.js";
 import { image, imagesDir, manifest, type ImageEntry } from "./manifest.js";
 
@@ -132,12 +133,15 @@ const appRun = (args: string[], extra: Partial<RunOptions> = {}): RunOptions => 
 /** Polls an HTTP probe until it answers 200; the milliseconds it took. */
 async function untilReady(url: string, timeoutMs: number, id: string): Promise<number> {
   const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (cd.get(url).status === 200) return Date.now() - started;
-    if (cd.status(id) === "STOPPED") break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} was not ready within ${timeoutMs} ms (${id} ${cd.status(id)}):\n${cd.logs(id).slice(-3000)}`);
+  await eventually(
+    () => {
+      if (cd.get(url).status === 200) return true;
+      if (cd.status(id) === "STOPPED") throw new GiveUp(`${id} stopped before ${url} answered:\n${cd.logs(id).slice(-3000)}`);
+      return false;
+    },
+    { timeout: timeoutMs, interval: 100, what: `${url} answering 200`, detail: () => `${id} ${cd.status(id)}:\n${cd.logs(id).slice(-3000)}` },
+  );
+  return Date.now() - started;
 }
 
 /** Each probe of a container: an httpGet from the namespace, an exec inside the container. */

@@ -6,19 +6,20 @@ import { connect } from "@nats-io/transport-node";
 import { startLocal } from "../../src/local/start.js";
 import { readEvents } from "../../src/load/events.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
+import { eventually } from "../harness/eventually.js";
 import { freePort, startNats } from "../harness/servers.js";
 import { natsPasswords } from "../../src/local/servers.js";
 
 async function memeThrough(port: number): Promise<Record<string, unknown>> {
   const created = await fetch(`http://127.0.0.1:${port}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "npm start | just works", fastMode: true }) });
   const { id } = (await created.json()) as { id: string };
-  const deadline = Date.now() + 20000;
-  while (Date.now() < deadline) {
-    const body = (await (await fetch(`http://127.0.0.1:${port}/api/memes/${id}`)).json()) as Record<string, unknown>;
-    if (body.status !== "queued") return body;
-    await sleep(25);
-  }
-  throw new Error("no result");
+  return eventually(
+    async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/api/memes/${id}`)).json()) as Record<string, unknown>;
+      return body.status !== "queued" && body;
+    },
+    { timeout: 20000, what: `the result of ${id}` },
+  );
 }
 
 t.test("with nothing listening, start runs its own NATS and Redis, and a meme goes through", async (t) => {
@@ -69,12 +70,13 @@ t.test("with nothing listening, start runs its own NATS and Redis, and a meme go
   asGuide.publish("meme.request", JSON.stringify({ id, prompt: "the guide's loop" }));
   await asGuide.flush();
   t.match(await refused, /permissions violation/i, "the guide's user may not read results");
-  const deadline = Date.now() + 20000;
-  let made: { status?: string } = {};
-  while (Date.now() < deadline && made.status !== "done") {
-    await sleep(100);
-    made = (await (await fetch(`http://127.0.0.1:${stack.port}/api/memes/${id}`)).json()) as typeof made;
-  }
+  const made = await eventually(
+    async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${stack.port}/api/memes/${id}`)).json()) as { status?: string };
+      return body.status === "done" && body;
+    },
+    { timeout: 20000, interval: 100, what: "the guide's meme" },
+  );
   t.equal(made.status, "done", "a request the guide's user published was made");
   const nats = stack.env.NATS_URL as string;
   await stack.stop();

@@ -14,6 +14,7 @@ import { asked, benchmarkRates, checkSteps, gate, heySummary, mebibytes, millico
 import { Sampler } from "./sampler.js";
 import { portForward } from "./traffic.js";
 import { stepChart, type Series } from "../e2e/plot.js";
+import { eventually } from "../harness/eventually.js";
 
 export const artifacts = repoPath(".artifacts/e2e");
 
@@ -137,12 +138,13 @@ type FrontendPod = { metadata: { name: string; deletionTimestamp?: string }; sta
  * pods in their grace period, where an exec ends with the container), waiting up to two minutes.
  */
 async function servingPod(c: Cluster, namespace: string, label: string): Promise<string | undefined> {
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(1000)) {
-    const pods = (await c.get<{ items: FrontendPod[] }>(["pods", "-n", namespace, "-l", label])).items;
-    const serving = pods.find((p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((k) => k.type === "Ready" && k.status === "True"));
-    if (serving) return serving.metadata.name;
-  }
-  return undefined;
+  return eventually(
+    async () => {
+      const pods = (await c.get<{ items: FrontendPod[] }>(["pods", "-n", namespace, "-l", label])).items;
+      return pods.find((p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((k) => k.type === "Ready" && k.status === "True"))?.metadata.name;
+    },
+    { timeout: 120_000, interval: 1000 },
+  ).catch(() => undefined);
 }
 
 /**
@@ -161,10 +163,7 @@ export async function loopScalesFrontend(t: Test, c: Cluster, loopSeconds: numbe
     const start = watch.mark("loop starts");
     const looped = c.kubectl(["exec", pod, "-n", frontend.namespace, "--", "sh", "-c", loop]);
     let busy: number | undefined;
-    for (let i = 0; i < loopSeconds / 5 && !(busy && busy > 50); i++) {
-      await sleep(5000);
-      busy = await podCpu(c, frontend.namespace, pod);
-    }
+    await eventually(async () => ((busy = await podCpu(c, frontend.namespace, pod)) ?? 0) > 50, { timeout: loopSeconds * 1000, interval: 5000 }).catch(() => undefined);
     const result = await looped;
     const end = watch.mark("loop ends");
     t.equal(result.stdout.trim(), "looped", `the loop ended by itself after ${(end - start).toFixed(0)} s`, { stderr: result.stderr.trim() });
@@ -173,10 +172,13 @@ export async function loopScalesFrontend(t: Test, c: Cluster, loopSeconds: numbe
     t.ok(rose, `the replicas rose while it ran (${min} → ${peak})`);
     t.ok(busy !== undefined && busy > 50, `the pod used ${busy?.toFixed(0)}m CPU while looping`);
     let after: number | undefined;
-    for (let i = 0; i < 24 && !(after !== undefined && busy !== undefined && after < busy / 2); i++) {
-      await sleep(5000);
-      after = await podCpu(c, frontend.namespace, pod);
-    }
+    await eventually(
+      async () => {
+        after = await podCpu(c, frontend.namespace, pod);
+        return after !== undefined && busy !== undefined && after < busy / 2;
+      },
+      { timeout: 120_000, interval: 5000 },
+    ).catch(() => undefined);
     watch.mark("CPU down");
     t.ok(after !== undefined && busy !== undefined && after < busy / 2, `its CPU fell once the loop ended: ${busy?.toFixed(0)}m → ${after?.toFixed(0)}m`);
     await watch.stop();

@@ -17,11 +17,13 @@ import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
 import { stopProcesses, type Process } from "../e2e/controlplane.js";
 import { image, imagesDir, manifest } from "../image/manifest.js";
+import { scalingViewMatches } from "./scaling-view.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
 import { activationThreshold, burstFromZero, fallbackOnMissingConsumer, guideLoopWakesBackend, KedaBackend, stepDownMidScaleOut } from "./keda.js";
 import { heyScalesFrontend, redisVpaRun, loopScalesFrontend, utilization, type HpaObject } from "./autoscalers.js";
 import { clusterIP, noneLost, pacedMemes, portForward } from "./traffic.js";
 import { doctorFindsFaults } from "./doctor.js";
+import { eventually } from "../harness/eventually.js";
 
 type Condition = { type: string; status: string; lastTransitionTime?: string };
 type ContainerStatus = { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string }; waiting?: { reason?: string }; terminated?: { exitCode: number; reason?: string } } };
@@ -63,11 +65,16 @@ const productionArgs = [
   ...["--set", "backend.autoscaling.keda.maxReplicaCount=6"],
 ];
 
-/** The test values: the images built here, never pulled, and every pod of the chart on the real node. */
-function nodeValues(dir: string): string {
+/**
+ * The test values: the images built here, never pulled, every pod of the chart on the real node, and
+ * the API server's address on the host side of the veth pair as the frontend's egress peer (the
+ * scaling view reads the API; NetworkPolicies see that address, not the kubernetes Service's).
+ */
+function nodeValues(dir: string, apiPort: number): string {
   const selector = { nodeSelector: { [nodeLabel.key]: nodeLabel.value } };
   const file = join(dir, "node-values.yaml");
-  writeFileSync(file, `${stringify({ frontend: selector, backend: selector, nats: selector, redis: selector, provisioner: selector })}`);
+  const networkPolicy = { apiServer: { peers: [{ ipBlock: { cidr: `${network.host}/32` } }], ports: [apiPort] } };
+  writeFileSync(file, `${stringify({ frontend: selector, backend: selector, nats: selector, redis: selector, provisioner: selector, networkPolicy })}`);
   return file;
 }
 
@@ -81,14 +88,15 @@ async function scaleOut(c: Cluster, deployment: string, namespace: string): Prom
   const before = new Set((await c.get<{ items: Pod[] }>(["pods", "-n", namespace, "-l", selector])).items.map((p) => p.metadata.name));
   await c.kubectl(["scale", `deployment/${deployment}`, "-n", namespace, `--replicas=${workload.spec.replicas + 1}`]);
   try {
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
-      const fresh = (await c.get<{ items: Pod[] }>(["pods", "-n", namespace, "-l", selector])).items.find((p) => !before.has(p.metadata.name));
-      if (fresh && at(fresh, "Ready") > 0) {
+    return await eventually(
+      async () => {
+        const fresh = (await c.get<{ items: Pod[] }>(["pods", "-n", namespace, "-l", selector])).items.find((p) => !before.has(p.metadata.name));
+        if (!fresh || !(at(fresh, "Ready") > 0)) return undefined; // not Ready yet: NaN, no such condition
         const started = Math.min(...(fresh.status.containerStatuses ?? []).map((s) => Date.parse(s.state?.running?.startedAt ?? "")).filter(Number.isFinite));
         return { scheduled: (at(fresh, "Ready") - at(fresh, "PodScheduled")) / 1000, container: (at(fresh, "Ready") - started) / 1000 };
-      }
-    }
-    throw new Error(`no new pod of ${namespace}/${deployment} was Ready within 120 s`);
+      },
+      { timeout: 120_000, interval: 500, what: `a new pod of ${namespace}/${deployment} Ready` },
+    );
   } finally {
     await c.kubectl(["scale", `deployment/${deployment}`, "-n", namespace, `--replicas=${workload.spec.replicas}`]);
   }
@@ -99,11 +107,14 @@ async function replacePod(c: Cluster, name: string, namespace: string): Promise<
   const before = (await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace])).metadata.uid;
   const started = Date.now();
   await c.kubectl(["delete", "pod", name, "-n", namespace, "--wait=false"]);
-  for (const deadline = Date.now() + 180_000; Date.now() < deadline; await sleep(500)) {
-    const pod = await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace]).catch(() => undefined);
-    if (pod && pod.metadata.uid !== before && at(pod, "Ready") > 0) return (Date.now() - started) / 1000;
-  }
-  throw new Error(`${namespace}/${name} was not replaced and Ready within 180 s`);
+  await eventually(
+    async () => {
+      const pod = await c.get<Pod & { metadata: { uid: string } }>(["pod", name, "-n", namespace]);
+      return pod.metadata.uid !== before && at(pod, "Ready") > 0;
+    },
+    { timeout: 180_000, interval: 500, what: `${namespace}/${name} replaced and Ready` },
+  );
+  return (Date.now() - started) / 1000;
 }
 
 /** Redis's password, from the Secret NOTES tells how to read. */
@@ -122,10 +133,7 @@ async function accessCommands(t: Test, c: Cluster): Promise<void> {
   t.equal(submitted.status, 202, "a submit is queued");
   const { id } = (await submitted.json()) as { id: string };
   let status = "";
-  for (let i = 0; i < 120 && !["done", "failed"].includes(status); i++) {
-    status = ((await (await fetch(`http://127.0.0.1:${frontend}/api/memes/${id}`)).json()) as { status: string }).status;
-    if (!["done", "failed"].includes(status)) await sleep(500);
-  }
+  await eventually(async () => ["done", "failed"].includes((status = ((await (await fetch(`http://127.0.0.1:${frontend}/api/memes/${id}`)).json()) as { status: string }).status)), { timeout: 60_000, interval: 500 }).catch(() => undefined);
   t.equal(status, "done", "a worker pod made it");
   const png = Buffer.from(await (await fetch(`http://127.0.0.1:${frontend}/api/memes/${id}/image.png`)).arrayBuffer());
   t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `its image is a PNG (${png.length} bytes)`);
@@ -205,17 +213,16 @@ async function probePod(c: Cluster, namespace: string, name: string, labels: Rec
   };
   await c.plane.apply([pod]);
   try {
-    let ip = "";
-    for (let i = 0; i < 240 && !ip; i++) {
-      const got = await c.get<Pod & { status: { podIP?: string } }>(["pod", name, "-n", namespace]);
-      if (got.status.phase === "Running" && got.status.podIP) ip = got.status.podIP;
-      else await sleep(500);
-    }
-    if (!ip) throw new Error(`probe ${namespace}/${name} did not run within 120 s`);
+    const ip = await eventually(
+      async () => {
+        const got = await c.get<Pod & { status: { podIP?: string } }>(["pod", name, "-n", namespace]);
+        return got.status.phase === "Running" && got.status.podIP ? got.status.podIP : undefined;
+      },
+      { timeout: 120_000, interval: 500, what: `probe ${namespace}/${name} running` },
+    );
     if (selected) {
       const hooked = () => selected.exec("iptables-save", ["-t", "filter"]).stdout.split("\n").some((l) => l.includes(`${ip}/32`) && l.includes("KUBE-POD-FW-"));
-      for (let i = 0; i < 60 && !hooked(); i++) await sleep(500);
-      if (!hooked()) throw new Error(`kube-router hooked no chain to ${namespace}/${name} (${ip}) within 30 s`);
+      await eventually(hooked, { timeout: 30_000, interval: 500, what: `a kube-router chain hooked to ${namespace}/${name} (${ip})` });
     }
     return await probeExec(c, namespace, name, probe);
   } finally {
@@ -228,17 +235,16 @@ async function probeInside(c: Cluster, namespace: string, pod: string, container
   const debug = await c.kubectl(["debug", pod, "-n", namespace, `--image=${image("app").ref}`, "--image-pull-policy=Never", "--profile=restricted", `--container=${container}`, "--", "node", "-e", probeScript, JSON.stringify(probe)]);
   if (debug.code !== 0) throw new Error(`kubectl debug ${namespace}/${pod}: ${debug.stderr}`);
   type Status = { name: string; state?: { terminated?: { exitCode: number } } };
-  for (let i = 0; i < 240; i++) {
-    const statuses = (await c.get<{ status: { ephemeralContainerStatuses?: Status[] } }>(["pod", pod, "-n", namespace])).status.ephemeralContainerStatuses ?? [];
-    const done = statuses.find((s) => s.name === container)?.state?.terminated;
-    if (done) {
-      const logs = await c.kubectl(["logs", pod, "-n", namespace, "-c", container]);
-      if (done.exitCode !== 0) throw new Error(`probe in ${namespace}/${pod} exited ${done.exitCode}: ${logs.stdout}${logs.stderr}`);
-      return lastJson(logs.stdout);
-    }
-    await sleep(500);
-  }
-  throw new Error(`the probe in ${namespace}/${pod} did not end within 120 s`);
+  const done = await eventually(
+    async () => {
+      const statuses = (await c.get<{ status: { ephemeralContainerStatuses?: Status[] } }>(["pod", pod, "-n", namespace])).status.ephemeralContainerStatuses ?? [];
+      return statuses.find((s) => s.name === container)?.state?.terminated;
+    },
+    { timeout: 120_000, interval: 500, what: `the probe in ${namespace}/${pod} ending` },
+  );
+  const logs = await c.kubectl(["logs", pod, "-n", namespace, "-c", container]);
+  if (done.exitCode !== 0) throw new Error(`probe in ${namespace}/${pod} exited ${done.exitCode}: ${logs.stdout}${logs.stderr}`);
+  return lastJson(logs.stdout);
 }
 
 /** The probe run by `kubectl exec` in a workload's pod (its image is the app's). */
@@ -360,7 +366,7 @@ async function suite(crds: string): Promise<void> {
   await node.startDns(plane, image("coredns").ref);
   await node.startPolicies(plane);
   await node.makeVolumes(plane, 6);
-  const values = [join(imagesDir, "values.yaml"), nodeValues(plane.dir)];
+  const values = [join(imagesDir, "values.yaml"), nodeValues(plane.dir, plane.apiPort)];
 
   await t.test("a run killed before its teardown: the next removes all it left", async (t) => {
     t.same(killed.left, { netns: true, table: true, cgroup: true, folder: true, program: true }, "killed, it left its namespace, table, cgroup, folder and a program running");
@@ -541,17 +547,12 @@ async function suite(crds: string): Promise<void> {
       await t.test("metrics-server on the node: kubectl top and the frontend HPA read the real pods", async (t) => {
         const row = /meme-generator-frontend-\S+\s+\d+m\s+\d+Mi/;
         let top = "";
-        for (let i = 0; i < 90 && !row.test(top); i++) {
-          top = (await c.kubectl(["top", "pods", "-n", "meme-generator"])).stdout;
-          if (!row.test(top)) await sleep(1000);
-        }
+        await eventually(async () => row.test((top = (await c.kubectl(["top", "pods", "-n", "meme-generator"])).stdout)), { timeout: 90_000, interval: 1000 }).catch(() => undefined);
         t.match(top, row, `kubectl top pods -n meme-generator:\n${top.trim()}`);
         type Hpa = HpaObject & { status: { conditions?: Condition[] } };
         let hpa: Hpa | undefined;
-        for (let i = 0; i < 120 && (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined); i++) {
-          hpa = await c.get<Hpa>(["hpa", "meme-generator-frontend-hpa", "-n", "meme-generator"]);
-          if (utilization(hpa, "cpu") === undefined || utilization(hpa, "memory") === undefined) await sleep(1000);
-        }
+        const measured = (h?: Hpa) => utilization(h, "cpu") !== undefined && utilization(h, "memory") !== undefined;
+        await eventually(async () => measured((hpa = await c.get<Hpa>(["hpa", "meme-generator-frontend-hpa", "-n", "meme-generator"]))), { timeout: 120_000, interval: 1000 }).catch(() => undefined);
         t.ok(utilization(hpa, "cpu") !== undefined && utilization(hpa, "memory") !== undefined, `the frontend HPA reads CPU ${utilization(hpa, "cpu")}% and memory ${utilization(hpa, "memory")}% of the pods' requests (replicas ${hpa?.status.currentReplicas})`);
         const active = hpa?.status.conditions?.find((c) => c.type === "ScalingActive");
         t.equal(active?.status, "True", "ScalingActive: the HPA computes replicas from the metrics");
@@ -563,10 +564,8 @@ async function suite(crds: string): Promise<void> {
       await t.test("KEDA's operator, a program of the node, reads NATS monitoring through the policies", async (t) => {
         type ScaledObject = { metadata: { name: string }; status?: { conditions?: Condition[]; externalMetricNames?: string[] } };
         let scaled: ScaledObject | undefined;
-        for (let i = 0; i < 120 && !scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"); i++) {
-          scaled = (await c.get<{ items: ScaledObject[] }>(["scaledobjects", "-n", "meme-generator"])).items[0];
-          await sleep(500);
-        }
+        const ready = (s?: ScaledObject) => s?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+        await eventually(async () => ready((scaled = (await c.get<{ items: ScaledObject[] }>(["scaledobjects", "-n", "meme-generator"])).items[0])), { timeout: 60_000, interval: 500 }).catch(() => undefined);
         t.ok(scaled?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), `ScaledObject ${scaled?.metadata.name} Ready: its trigger answers`);
         const metric = scaled?.status?.externalMetricNames?.[0] ?? "";
         const path = `/apis/external.metrics.k8s.io/v1beta1/namespaces/meme-generator/${metric}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=${scaled?.metadata.name}`)}`;
@@ -626,6 +625,8 @@ async function suite(crds: string): Promise<void> {
           await redisVpa.close(t);
         }
       }
+      // The web UI's lanes, with all three autoscalers' objects in place and their programs running.
+      await t.test("the web UI's scaling view: the frontend reads its autoscalers through the API server, each lane as the objects' status says", (t) => scalingViewMatches(t, c, frontendIp));
       // With every autoscaler's programs running: the Troubleshooting checks, healthy and under faults.
       await t.test("meme-generator doctor: passes on the healthy install, finds each injected fault with its fix", (t) => doctorFindsFaults(t, c, release));
     } finally {
@@ -685,10 +686,7 @@ async function suite(crds: string): Promise<void> {
     };
     await plane.apply([pod]);
     let reason = "";
-    for (let i = 0; i < 60 && !/ErrImagePull|ImagePullBackOff/.test(reason); i++) {
-      reason = (await c.get<Pod>(["pod", "pull", "-n", ns])).status.containerStatuses?.[0]?.state?.waiting?.reason ?? "";
-      if (!/ErrImagePull|ImagePullBackOff/.test(reason)) await sleep(500);
-    }
+    await eventually(async () => /ErrImagePull|ImagePullBackOff/.test((reason = (await c.get<Pod>(["pod", "pull", "-n", ns])).status.containerStatuses?.[0]?.state?.waiting?.reason ?? "")), { timeout: 30_000, interval: 500 }).catch(() => undefined);
     t.match(reason, /ErrImagePull|ImagePullBackOff/, `the pull failed (${reason})`);
     const tried = node.pulls();
     t.ok(tried.some((l) => l.includes(ref)), "containerd logged the pull it was asked for");

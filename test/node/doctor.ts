@@ -1,22 +1,18 @@
 // `meme-generator doctor` on the real node, against the demo release with its autoscalers running:
 // the command as a user runs it passes on the healthy install, and each fault the test injects is
-// found by its check, with the fix; once each is put back, the doctor passes again. (A tier's wrong
-// credentials, unready with the reason, are held by the unit tests.)
-import { setTimeout as sleep } from "node:timers/promises";
+// found by its check, with the fix; once each is put back, the doctor passes again.
 import type { Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
 import { diagnose, type Check } from "../../src/doctor/doctor.js";
 import { Kube, kubeAccess } from "../../src/shared/kube.js";
 import type { Cluster } from "../e2e/cluster.js";
 import { runCommand } from "../e2e/controlplane.js";
+import { eventually } from "../harness/eventually.js";
 
 /** The doctor's checks, run until `done` says they show what is awaited, or `seconds` pass; the last run. */
 async function until(kube: Kube, release: string, done: (checks: Check[]) => boolean, seconds: number): Promise<Check[]> {
   let checks: Check[] = [];
-  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(2000)) {
-    checks = await diagnose(kube, { release });
-    if (done(checks)) break;
-  }
+  await eventually(async () => done((checks = await diagnose(kube, { release }))), { timeout: seconds * 1000, interval: 2000 }).catch(() => undefined);
   return checks;
 }
 
@@ -29,15 +25,18 @@ async function command(c: Cluster, release: string): Promise<{ code: number; out
   return { code: run.code, output: `${run.stdout}${run.stderr}`.trim() };
 }
 
-/** Runs `fault`, waits until the named check fails, asserts its fix mentions `fix`, then runs `restore`. */
-async function injected(t: Test, kube: Kube, release: string, what: string, check: RegExp, fix: RegExp, fault: () => Promise<unknown>, restore: () => Promise<unknown>, seconds = 90): Promise<void> {
+/** Runs `fault`, waits until the named check fails, asserts its fix mentions `fix` (and its evidence `evidence`), then runs `restore`. */
+async function injected(t: Test, kube: Kube, release: string, what: string, check: RegExp, fix: RegExp, fault: () => Promise<unknown>, restore: () => Promise<unknown>, seconds = 90, evidence?: RegExp): Promise<void> {
   const started = Date.now();
   await fault();
   try {
-    const checks = await until(kube, release, (cs) => problems(cs).some((c) => check.test(c.name)), seconds);
+    // A rollout passes through moments where the check fails for a reason of its own (a pod still
+    // starting); with an expected cause, the check is run until its evidence names it.
+    const checks = await until(kube, release, (cs) => problems(cs).some((c) => check.test(c.name) && (!evidence || evidence.test(c.evidence))), seconds);
     const found = problems(checks).find((c) => check.test(c.name));
     if (t.ok(found, `${what}: the check ${check.source} finds it ${found ? `after ${((Date.now() - started) / 1000).toFixed(0)} s — ${found.evidence}` : `not within ${seconds} s (problems: ${shown(checks)})`}`)) {
       t.match(found?.fix, fix, `and says what to do: ${found?.fix}`);
+      if (evidence) t.match(found?.evidence, evidence, "and the evidence names the cause");
     }
   } finally {
     await restore();
@@ -94,6 +93,27 @@ export async function doctorFindsFaults(t: Test, c: Cluster, release: string): P
     () => cpuPatch(paths.map(([k]) => ({ op: "remove", path: `/spec/template/spec/containers/0/resources/${k}/cpu` }))),
     () => cpuPatch(paths.map(([k, v]) => ({ op: "add", path: `/spec/template/spec/containers/0/resources/${k}/cpu`, value: v }))),
   );
+
+  // A tier's NATS credentials wrong: the frontend's password replaced by another, so the pod the
+  // rollout makes cannot log in to NATS and stays unready while the old one serves; the check finds
+  // the new pod unready past its start-up time, with NATS's refusal from its /readyz or its log.
+  const env = (await c.get<{ spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } }>(["deployment", "meme-generator-frontend", "-n", "meme-generator"])).spec.template.spec.containers[0]?.env ?? [];
+  const at = env.findIndex((e) => e.name === "NATS_PASSWORD");
+  const envPatch = (value: unknown) => c.kubectl(["patch", "deployment", "meme-generator-frontend", "-n", "meme-generator", "--type", "json", "-p", JSON.stringify([{ op: "replace", path: `/spec/template/spec/containers/0/env/${at}`, value }])]);
+  if (t.ok(at >= 0, "the frontend reads NATS_PASSWORD from the NATS users Secret")) {
+    await injected(
+      t,
+      kube,
+      release,
+      "the frontend's NATS password wrong",
+      /^frontend meme-generator\/meme-generator-frontend$/,
+      /credentials/,
+      () => envPatch({ name: "NATS_PASSWORD", value: "not-the-password" }),
+      () => envPatch(env[at]),
+      120,
+      /[Aa]uthorization|NATS/,
+    );
+  }
 
   const after = await until(kube, release, (cs) => problems(cs).length === 0, 180);
   t.same(problems(after).map((p) => p.name), [], `every fault put back, the doctor passes again (problems left: ${shown(after)})`);

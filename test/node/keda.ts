@@ -19,6 +19,7 @@ import { toolPath } from "../toolchain/toolchain.mjs";
 import { artifacts } from "./autoscalers.js";
 import { Sampler, type Sampled } from "./sampler.js";
 import { portForward } from "./traffic.js";
+import { eventually } from "../harness/eventually.js";
 
 type Condition = { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string };
 type Fallback = { failureThreshold: number; replicas: number; behavior?: string };
@@ -185,7 +186,7 @@ done`;
     return {
       of,
       wait: async (prefix, count, seconds) => {
-        for (const deadline = Date.now() + seconds * 1000; of(prefix).length < count && Date.now() < deadline; ) await sleep(250);
+        await eventually(() => of(prefix).length >= count, { timeout: seconds * 1000, interval: 250 }).catch(() => undefined);
         return of(prefix);
       },
       close: async () => {
@@ -411,14 +412,22 @@ export async function burstFromZero(t: Test, k: KedaBackend, count: number, fast
 /**
  * The fallback: the trigger pointed at a consumer that does not exist, KEDA's reads fail, and once
  * more than failureThreshold have failed the backend goes to the fallback replicas (not to max, not
- * stuck where it was); the trigger put back, KEDA reads the lag again. It starts from an awake
- * backend: the fallback acts through KEDA's HPA, which stands still at 0.
+ * stuck where it was); the trigger put back, KEDA reads the lag again. It starts from a backend one
+ * message has just woken: the fallback acts through KEDA's HPA, which stands still at 0, and KEDA counts
+ * its cooldown from the last read that found the trigger active. A backend idle since an earlier test
+ * can reach the end of that cooldown, and KEDA scale it to zero, while the first failed reads are made.
  */
 export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Cluster): Promise<void> {
-  const { pollingInterval, fallback, maxReplicaCount } = k.scaled.spec;
-  // The HPA stands still at 0 replicas, and the fallback acts through it: the backend must be awake.
-  if (!t.ok(await k.watch.until((s) => s.replicas >= 1, 60), "the backend is awake")) return;
+  const { pollingInterval, cooldownPeriod, fallback, maxReplicaCount } = k.scaled.spec;
   if (!t.ok(fallback, `the ScaledObject has a fallback: ${JSON.stringify(fallback)}`) || !fallback) return;
+  if (!t.ok(await k.rest(cooldownPeriod + 120), `the backend rests at ${k.min} replicas with an empty queue`)) return;
+  const guide = await k.user("guide");
+  guide.publish("meme.request", JSON.stringify({ prompt: "one message before the fallback", fastMode: true }));
+  await guide.flush();
+  await guide.close();
+  const sent = k.watch.mark("1 message");
+  const woke = await k.watch.until((s) => s.replicas >= 1, pollingInterval + 30, sent);
+  if (!t.ok(woke, `one message wakes the backend ${woke ? `${(woke.at - sent).toFixed(1)} s after it was sent` : "not at all"}`) || !woke) return;
   const ns = k.scaled.metadata.namespace;
   const patch = (consumer: string) => c.kubectl(["patch", "scaledobject", k.scaled.metadata.name, "-n", ns, "--type", "json", "-p", JSON.stringify([{ op: "replace", path: "/spec/triggers/0/metadata/consumer", value: consumer }])]);
   const from = k.watch.last()?.replicas ?? 0;
@@ -431,6 +440,7 @@ export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Clus
     const bound = (fallback.failureThreshold + 2) * 15 + 30;
     const fell = await k.watch.until((s) => s.replicas === fallback.replicas, bound, broke);
     t.ok(fell, `from ${from} the backend went to the fallback's ${fallback.replicas} replicas ${fell ? `${(fell.at - broke).toFixed(0)} s after the trigger broke` : "not"} (more than ${fallback.failureThreshold} failed reads, one per HPA sync; bound ${bound} s)`);
+    if (!fell) t.comment(`what happened instead:\n${k.steps(woke.at).join("\n") || `no change from ${from}`}\n${await hpaConditions(c, ns, k.scaled.metadata.name)}`);
     const so = await c.get<ScaledObject>(["scaledobject", k.scaled.metadata.name, "-n", ns]);
     const shown = (type: string) => so.status?.conditions?.find((x) => x.type === type);
     t.equal(shown("Fallback")?.status, "True", `ScaledObject condition Fallback: ${shown("Fallback")?.status} (${shown("Fallback")?.message ?? shown("Fallback")?.reason ?? ""})`);
@@ -451,6 +461,19 @@ export async function fallbackOnMissingConsumer(t: Test, k: KedaBackend, c: Clus
   }
   const healthy = await k.watch.until((s) => !s.fallback && !Number.isNaN(s.lag), 3 * pollingInterval + 30);
   t.ok(healthy, "KEDA leaves the fallback once it reads the lag again");
+}
+
+/** The conditions of the HPA KEDA made for a ScaledObject, and the ScaledObject's recent events: what a failed wait prints. */
+async function hpaConditions(c: Cluster, ns: string, scaledObject: string): Promise<string> {
+  const so = await c.get<ScaledObject>(["scaledobject", scaledObject, "-n", ns]).catch(() => undefined);
+  const hpa = so?.status?.hpaName ? await c.get<{ status: { currentReplicas?: number; desiredReplicas?: number; conditions?: Condition[] } }>(["hpa", so.status.hpaName, "-n", ns]).catch(() => undefined) : undefined;
+  const events = await c.kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.name=${scaledObject}`, "-o", "custom-columns=LAST:.lastTimestamp,REASON:.reason,MESSAGE:.message", "--sort-by=.lastTimestamp"]);
+  return [
+    `HPA ${so?.status?.hpaName ?? "?"}: current ${hpa?.status.currentReplicas ?? "?"}, desired ${hpa?.status.desiredReplicas ?? "?"}`,
+    ...(hpa?.status.conditions ?? []).map((x) => `  ${x.type} ${x.status} ${x.reason ?? ""}: ${x.message ?? ""}`),
+    `ScaledObject ${scaledObject}: ${(so?.status?.conditions ?? []).map((x) => `${x.type} ${x.status}`).join(", ")}`,
+    `its events:\n${events.stdout.trim().split("\n").slice(-10).join("\n")}`,
+  ].join("\n");
 }
 
 /**
@@ -486,7 +509,7 @@ export async function stepDownMidScaleOut(t: Test, k: KedaBackend, count: number
     const down = await k.nats("ops", ["consumer", "cluster", "step-down", stream, consumer]);
     const stepped = k.watch.mark("consumer leader steps down");
     let leader = before;
-    for (const deadline = Date.now() + 30_000; leader === before && Date.now() < deadline; await sleep(500)) leader = (await jsm.consumers.info(stream, consumer).catch(() => undefined))?.cluster?.leader ?? before;
+    await eventually(async () => (leader = (await jsm.consumers.info(stream, consumer)).cluster?.leader ?? before) !== before, { timeout: 30_000, interval: 500 }).catch(() => undefined);
     t.ok(down.code === 0 && leader !== before, `as the ops user, nats consumer cluster step-down ${stream} ${consumer} during the scale-out: the leader moved from ${before} to ${leader}${down.code === 0 ? "" : `: ${down.output}`}`);
     // KEDA's metrics API asks the operator, which asks each server by name and takes the leader's lag.
     const read = await k.externalMetric();

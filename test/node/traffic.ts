@@ -8,6 +8,7 @@ import { freePort } from "../../src/local/servers.js";
 import type { Cluster } from "../e2e/cluster.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 import { spawnUntil } from "./node.js";
+import { eventually } from "../harness/eventually.js";
 
 export interface Paced {
   /** Memes sent: `count`, or fewer when the run was told to stop. */
@@ -61,16 +62,21 @@ export async function pacedMemes(base: string, count: number, rate: number, faul
   const final = new Map<string, { status: string; error?: string }>();
   // The last answer for each meme not final yet: what the lost ones look like, for the report.
   const lastSeen = new Map<string, string>();
-  for (const deadline = Date.now() + 240_000; final.size < accepted.size && Date.now() < deadline; await sleep(1000)) {
-    for (const id of [...accepted].filter((a) => !final.has(a))) {
-      const body = (await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then(
-        async (r) => (r.ok ? await r.json() : { status: `HTTP ${r.status}` }),
-        () => ({ status: "unreachable" }),
-      )) as { status: string; error?: string };
-      if (body.status === "done" || body.status === "failed") final.set(id, { status: body.status, error: body.error });
-      else lastSeen.set(id, body.status);
-    }
-  }
+  // Those without a final state after 240 s are reported as lost below.
+  await eventually(
+    async () => {
+      for (const id of [...accepted].filter((a) => !final.has(a))) {
+        const body = (await fetch(`${base}/api/memes/${id}`, { signal: AbortSignal.timeout(10_000) }).then(
+          async (r) => (r.ok ? await r.json() : { status: `HTTP ${r.status}` }),
+          () => ({ status: "unreachable" }),
+        )) as { status: string; error?: string };
+        if (body.status === "done" || body.status === "failed") final.set(id, { status: body.status, error: body.error });
+        else lastSeen.set(id, body.status);
+      }
+      return final.size === accepted.size;
+    },
+    { timeout: 240_000, interval: 1000 },
+  ).catch(() => undefined);
   const lostStates: Record<string, number> = {};
   for (const id of [...accepted].filter((a) => !final.has(a))) {
     const state = lastSeen.get(id) ?? "never asked";

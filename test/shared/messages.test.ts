@@ -1,5 +1,5 @@
 import t from "tap";
-import { ID_PATTERN, templateNames } from "../../src/shared/contract.js";
+import { ID_PATTERN, PROMPT_MAX, templateNames } from "../../src/shared/contract.js";
 import { imageKey, loadMessageSchema, parseRequest, RENDERER_VERSION, templateFor } from "../../src/shared/messages.js";
 
 const id = "0b6f7a52-9c1e-4d2b-8f3a-5e6d7c8b9a01";
@@ -28,11 +28,11 @@ t.test("ids come from the payload, then the Nats-Msg-Id header", async (t) => {
   t.equal(fromHeader.ok && fromHeader.request.id, id);
 });
 
-t.test("prompts are trimmed and folded; 1–200 characters", async (t) => {
+t.test(`prompts are trimmed and folded; 1–${PROMPT_MAX} characters`, async (t) => {
   const parsed = parseRequest({ prompt: "  hello \n  world  " });
   t.equal(parsed.ok && parsed.request.prompt, "hello world");
-  t.same(parseRequest({ id, prompt: "   " }), { ok: false, id, error: "prompt must be 1–200 characters after trimming (got 0)" });
-  t.same(parseRequest({ id, prompt: "x".repeat(201) }), { ok: false, id, error: "prompt must be 1–200 characters after trimming (got 201)" });
+  t.same(parseRequest({ id, prompt: "   " }), { ok: false, id, error: `prompt must be 1–${PROMPT_MAX} characters after trimming (got 0)` });
+  t.same(parseRequest({ id, prompt: "x".repeat(PROMPT_MAX + 1) }), { ok: false, id, error: `prompt must be 1–${PROMPT_MAX} characters after trimming (got ${PROMPT_MAX + 1})` });
   t.ok(parseRequest({ prompt: ` ${"x".repeat(200)} ` }).ok);
 });
 
@@ -64,7 +64,7 @@ t.test("a prompt a meme cannot show is refused with the reason", async (t) => {
   t.same(parseRequest({ id, prompt: "bell\u0007" }), { ok: false, id, error: "prompt contains the control character U+0007, which a meme cannot show" });
   t.same(parseRequest({ id, prompt: "half \ud800 pair" }), { ok: false, id, error: "prompt contains a lone surrogate (U+D800), which is no character" });
   t.same(parseRequest({ id, prompt: "\u200b\u200c \u2060\ufeff" }), { ok: false, id, error: "prompt has no visible characters" });
-  t.same(parseRequest({ id, prompt: "\u3000\u00a0" }), { ok: false, id, error: "prompt must be 1–200 characters after trimming (got 0)" });
+  t.same(parseRequest({ id, prompt: "\u3000\u00a0" }), { ok: false, id, error: `prompt must be 1–${PROMPT_MAX} characters after trimming (got 0)` });
   t.match(parseRequest({ id, prompt: "tabs\tand\nnew lines | fold" }), { ok: true, request: { prompt: "tabs and new lines | fold" } });
   t.match(parseRequest({ id, prompt: "emoji 🚀 and ünïcödé" }), { ok: true, request: { prompt: "emoji 🚀 and ünïcödé" } });
 });

@@ -6,7 +6,10 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
 import { startFrontend } from "../../src/frontend/main.js";
+import { PROMPT_MAX } from "../../src/shared/contract.js";
 import { repoPath } from "../../generator/schema.js";
+import { demoRelease, frontendHpa, paths, scalingEnv } from "../harness/demo-objects.js";
+import { FakeKube } from "../harness/fake-kube.js";
 import { freePort } from "../harness/servers.js";
 import { startStack } from "../harness/stack.js";
 
@@ -60,7 +63,7 @@ t.test("the web UI", async (ui) => {
     t.pass("the lag returns to 0");
     await page.waitForFunction((n) => document.querySelectorAll('#gallery li[data-status="done"]').length >= n, before + 12, { timeout: 20000 });
     t.equal(await page.locator("#gallery li").count(), before + 12, "the wall grew by the burst");
-    t.ok(await page.locator("#chart polyline.lag").getAttribute("points"), "the chart draws the lag");
+    t.ok(await page.locator("#timeline-backend polyline.lag").getAttribute("points"), "the backend lane's timeline draws the lag");
     await page.screenshot({ path: `${shots}/ui-after-burst-desktop.png`, fullPage: true });
     await page.close();
   });
@@ -125,9 +128,58 @@ t.test("the web UI", async (ui) => {
     await page.click("#meme-form button");
     const error = page.locator("#prompt-error");
     await error.waitFor({ state: "visible" });
-    t.equal(await error.textContent(), "prompt must be 1–200 characters after trimming (got 0)");
+    t.equal(await error.textContent(), `prompt must be 1–${PROMPT_MAX} characters after trimming (got 0)`);
     t.equal(await page.getAttribute("#prompt", "aria-invalid"), "true");
     t.equal(await error.getAttribute("role"), "alert", "read out by screen readers");
+    await page.close();
+  });
+
+  await ui.test("without Kubernetes each lane says what it would show and why it does not", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchConsole(t, page);
+    await page.goto(base);
+    await page.waitForFunction(() => document.querySelector("#lane-redis .note")?.textContent !== "");
+    for (const tier of ["frontend", "backend", "redis"]) {
+      const note = await page.textContent(`#lane-${tier} .note`);
+      t.match(note, /^This frontend does not watch a cluster \(SCALING_VIEW is off, as it is under npm start\)\. In a cluster this lane shows /, tier);
+      t.equal(await page.getAttribute(`#lane-${tier}`, "data-state"), "absent");
+    }
+    t.match(await page.textContent("#lane-backend .stats"), /Queue lag.*Live workers.*Throughput/s, "the backend lane keeps the queue's numbers");
+    await page.close();
+  });
+
+  await ui.test("in a cluster the lanes show the autoscalers' numbers and explain them (a local API stand-in)", async (t) => {
+    const kube = await new FakeKube().start();
+    t.teardown(() => kube.close());
+    demoRelease(kube);
+    const port = await freePort();
+    const watched = await startFrontend({ ...stack.env, ...scalingEnv, KUBECONFIG: kube.kubeconfig(), PORT: String(port), METRICS_PORT: String(await freePort()), SHUTDOWN_DELAY: "0" }, "127.0.0.1");
+    t.teardown(() => watched.stop(0));
+    for (const [size, viewport] of [["desktop", { width: 1280, height: 900 }], ["phone", { width: 390, height: 844 }]] as const) {
+      const page = await browser.newPage({ viewport });
+      watchConsole(t, page);
+      await page.goto(`http://127.0.0.1:${port}`);
+      await page.waitForFunction(() => ["frontend", "backend", "redis"].every((tier) => document.getElementById(`lane-${tier}`)?.dataset.state === "watching"), undefined, { timeout: 10000 });
+      t.match(await page.textContent("#lane-frontend .line"), "desired = max(10, 3) = 10; cpu: ceil(3 × 92 % / 30 %) = 10", size);
+      t.equal(await page.textContent('#lane-frontend .facts [data-label="CPU"] dd'), "92 % of target 30 %");
+      t.equal(await page.textContent("#lane-backend .line"), "lag 40 / lagThreshold 5 = 8 workers");
+      t.match(await page.textContent("#lane-redis .line"), "memory request 64Mi outside [100Mi, 200Mi] (target 120Mi) → evict");
+      t.match(await page.textContent("#lane-frontend .object"), "pods ready 3 of 3");
+      t.match(await page.getAttribute('#lane-frontend .facts [data-label="CPU"]', "title"), "status.currentMetrics[cpu]", "each number names its source");
+      await page.waitForSelector("#timeline-frontend polyline.replicas", { state: "attached" });
+      t.same(await page.locator("#timeline-frontend .axes text").allTextContents().then((l) => l.slice(0, 3)), ["−5 min", "−2.5 min", "now"], "the timeline has a time axis");
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      t.equal(overflow, 0, "no sideways scrolling");
+      await page.screenshot({ path: `${shots}/ui-scaling-${size}.png`, fullPage: true });
+      await page.close();
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchConsole(t, page);
+    await page.goto(`http://127.0.0.1:${port}`);
+    await page.waitForFunction(() => document.getElementById("lane-frontend")?.dataset.state === "watching", undefined, { timeout: 10000 });
+    kube.put(paths.hpas, frontendHpa(5, 10, 20));
+    await page.waitForFunction(() => document.querySelector('#lane-frontend .facts [data-label="Replicas"] dd')?.textContent === "5", undefined, { timeout: 10000 });
+    t.match(await page.textContent("#lane-frontend .line"), "cpu: ceil(5 × 10 % / 30 %) = 2", "a change of the HPA reaches the open page");
     await page.close();
   });
 
