@@ -73,7 +73,8 @@ const frontend = { hpa: "meme-generator-frontend-hpa", deployment: "meme-generat
  * the top and back to rest, every step checked against the behaviour block and explained by the
  * metric that asked for it.
  */
-export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number): Promise<void> {
+/** `whileDown` runs once the load has ended, while the HPA brings the replicas down (the scaling view's check). */
+export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number, whileDown?: () => Promise<void>): Promise<void> {
   const { targets, behavior, min, max } = await hpaTargets(c, frontend.hpa, frontend.namespace);
   t.comment(`${frontend.hpa}: ${min}–${max} replicas, targets ${JSON.stringify(targets)}, behavior ${JSON.stringify(behavior)}`);
   const watch = new HpaWatch(c, frontend.hpa, frontend.deployment, frontend.namespace);
@@ -107,7 +108,9 @@ export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number
       const other = before.findLastIndex((x) => x.replicas !== s.replicas);
       return before[other + 1]?.at ?? start;
     };
+    const meanwhile = whileDown?.().catch((error: unknown) => t.fail(`while the HPA brings the replicas down: ${String(error)}`));
     const back = await watch.until((s) => s.at > end && (s.replicas === min || (s.at - changedAt(s) >= hold && asked(s, targets, min, max) >= s.replicas)), budget + hold);
+    await meanwhile;
     const rested = back?.replicas ?? watch.last()?.replicas;
     const backAt = watch.mark(`at rest: ${rested}`);
     const why = back && back.replicas > min ? `: at ${back.replicas} the metrics ask for ${asked(back, targets, min, max)} (CPU ${back.cpu}% of ${targets.cpu}%, memory ${back.memory}% of ${targets.memory}%; ceil(replicas × use / target)), so the HPA rests there` : "";

@@ -17,7 +17,7 @@ import { freePort } from "../../src/local/servers.js";
 import { Cluster, parse, profileArgs, release, succeeded, withCrds, type Helm, type Ref } from "../e2e/cluster.js";
 import { stopProcesses, type Process } from "../e2e/controlplane.js";
 import { image, imagesDir, manifest } from "../image/manifest.js";
-import { scalingViewMatches } from "./scaling-view.js";
+import { ScalingPage, scalingViewMatches } from "./scaling-view.js";
 import { network, nodeLabel, nodeName, RealNode, removeStaleNodes, running, spawnUntil } from "./node.js";
 import { activationThreshold, burstFromZero, fallbackOnMissingConsumer, guideLoopWakesBackend, KedaBackend, stepDownMidScaleOut } from "./keda.js";
 import { heyScalesFrontend, redisVpaRun, loopScalesFrontend, utilization, type HpaObject } from "./autoscalers.js";
@@ -580,10 +580,19 @@ async function suite(crds: string): Promise<void> {
       // port-forward on two cores, redis-benchmark and hey starve each other (one run: hey at a third
       // of its rate, the benchmark five minutes long, KEDA's reads two seconds apart).
       const k = await KedaBackend.open(t, c, "meme-generator-backend-scaler", "meme-generator");
+      const frontendIp = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+      // The scaling view while the autoscalers act: a page per lane, opened before its autoscaler acts
+      // (after hey has ended for the HPA, before the burst's first message for KEDA).
+      const pages: ScalingPage[] = [];
+      const page = async () => {
+        const opened = await ScalingPage.open(c, frontendIp);
+        pages.push(opened);
+        return opened;
+      };
       try {
         await t.test("the frontend under its HPA and the backend under KEDA, at the same time", { jobs: 2 }, async (t) => {
           t.test("the frontend HPA: the guide's Methods 1 and 2", async (t) => {
-            await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds));
+            await t.test(`the guide's Method 1: hey through port-forward scales the frontend on real CPU and back${full ? "" : " (scale-down shortened)"}`, (t) => heyScalesFrontend(t, c, timing.heySeconds, async () => (await page()).frontendMidScale(t)));
             await t.test("the guide's Method 2: a CPU loop in one frontend pod raises the replicas, and its CPU falls after", (t) => loopScalesFrontend(t, c, timing.loopSeconds));
           });
           t.test("the backend under KEDA: the guide's loop, activation, the fallback, a burst", async (t) => {
@@ -593,15 +602,21 @@ async function suite(crds: string): Promise<void> {
             await t.test("activation as KEDA's tests check it: the guide's threshold 1 leaves one message asleep for 60 s, the demo's 0 wakes it", (t) => activationThreshold(t, k, release, repoPath("chart")));
             await t.test("the fallback: a trigger pointed at a missing consumer takes the backend to the fallback replicas", (t) => fallbackOnMissingConsumer(t, k, c));
             // Full-size memes: one worker drains 40 in fast mode before the HPA's first sync.
-            await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, and where the time to the first result goes", (t) => burstFromZero(t, k, 120, false));
+            await t.test("a burst of 120 full-size memes from zero: the workers follow the lag, the scaling view shows KEDA's arithmetic, and where the time to the first result goes", (t) => {
+              let opened: ScalingPage | undefined;
+              return burstFromZero(t, k, 120, false, {
+                ready: async () => void (opened = await page()),
+                during: async () => opened?.backendMidScale(t),
+              });
+            });
           });
         });
       } finally {
+        await Promise.all(pages.map((p) => p.close()));
         await k.close();
         t.comment(`written: ${k.draw("keda-node").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
       }
       // After KEDA's tests: its memes would wake the backend under the activation test.
-      const frontendIp = await clusterIP(c, "meme-generator-frontend", "meme-generator");
       const redisVpa = await redisVpaRun(t, c, await redisPassword(c), {
         intervalSeconds: timing.vpaIntervalSeconds,
         requests: timing.benchmark,

@@ -349,14 +349,21 @@ export async function activationThreshold(t: Test, k: KedaBackend, release: stri
   }
 }
 
+/** What looks on during a burst: made ready before its first message, then watching while it runs. */
+export interface BurstWatcher {
+  ready(): Promise<void>;
+  during(): Promise<void>;
+}
+
 /**
  * A burst from zero, and where the time to its first result goes: KEDA's poll, the pod's scheduling
  * and sandbox, the container's start, Node's start and the worker's connects (from its own log), the
  * first render. Figures, not assertions; the goal is the polling interval + 3 s.
  */
-export async function burstFromZero(t: Test, k: KedaBackend, count: number, fastMode: boolean): Promise<void> {
+export async function burstFromZero(t: Test, k: KedaBackend, count: number, fastMode: boolean, watcher?: BurstWatcher): Promise<void> {
   const { cooldownPeriod, pollingInterval, maxReplicaCount } = k.scaled.spec;
   if (!t.ok(await k.rest(cooldownPeriod + 120), `the backend rests at ${k.min} replicas`)) return;
+  const watching = watcher ? await watcher.ready().then(() => true, (error: unknown) => t.fail(`the burst's watcher: ${String(error)}`)) : false;
   const before = new Set((await k.pods()).map((p) => p.metadata.name));
   const results = await k.results();
   try {
@@ -366,7 +373,9 @@ export async function burstFromZero(t: Test, k: KedaBackend, count: number, fast
     for (let i = 0; i < count; i++) nc.publish("meme.request", JSON.stringify({ prompt: `burst ${i}`, fastMode }));
     await nc.flush();
     await nc.close();
+    const seen = watcher && watching ? watcher.during().catch((error: unknown) => t.fail(`the burst's watcher: ${String(error)}`)) : undefined;
     const mine = await results.wait("burst ", count, 180);
+    await seen;
     t.equal(mine.filter((r) => r.status === "done").length, count, `all ${count} memes of the burst are done, the last ${((mine.at(-1)?.at ?? start) - start).toFixed(1)} s after the first message`);
     const peak = k.watch.samples.filter((s) => s.at >= start).reduce((a, s) => (s.replicas > a.replicas ? s : a), { replicas: 0, at: start, lag: 0 });
     t.ok(peak.replicas >= 1 && peak.replicas <= Math.min(maxReplicaCount, Math.ceil(count / k.lagThreshold)), `the workers rose to ${peak.replicas}, never above ceil(${count} / ${k.lagThreshold}) = ${Math.ceil(count / k.lagThreshold)}`);
@@ -398,7 +407,7 @@ export async function burstFromZero(t: Test, k: KedaBackend, count: number, fast
     const cell = (s: number) => (Number.isFinite(s) ? s.toFixed(2) : "?");
     t.comment(
       [
-        `from the first of ${count} messages, in s:`,
+        `from the first of ${count} messages${watching ? " (the scaling view open in Chromium meanwhile)" : ""}, in s:`,
         ...rows.map(([what, s]) => `  ${what.padEnd(66)} ${cell(s)}`),
         `  ${"first result".padEnd(66)} ${cell(total)}  (goal: polling ${pollingInterval} s + 3 s = ${pollingInterval + 3} s)`,
         `  the pod's own stamps (to the second): created ${cell(at(Date.parse(pod.metadata.creationTimestamp)))}, scheduled ${cell(stamp("PodScheduled"))}, Ready ${cell(stamp("Ready"))} (its readiness probe's period decides)`,
