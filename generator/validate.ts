@@ -18,8 +18,10 @@ export function formatProblem(p: Problem): string {
 
 export class ValuesError extends Error {
   override name = "ValuesError";
-  constructor(readonly problems: Problem[]) {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
     super(problems.map(formatProblem).join("\n"));
+    this.problems = problems;
   }
 }
 

@@ -98,10 +98,12 @@ export class Worker {
   /** The consumer's max_deliver: a request on this delivery gets no other (-1: no limit). */
   private maxDeliver = -1;
 
-  constructor(
-    private readonly settings: WorkerSettings,
-    private readonly deps: WorkerDeps,
-  ) {
+  private readonly settings: WorkerSettings;
+  private readonly deps: WorkerDeps;
+
+  constructor(settings: WorkerSettings, deps: WorkerDeps) {
+    this.settings = settings;
+    this.deps = deps;
     deps.redis.defineCommand("memeClaimAndStoreIfCached", { numberOfKeys: 3, lua: CLAIM_AND_STORE_IF_CACHED });
     defineOwnership(deps.redis);
   }

@@ -56,7 +56,10 @@ const quantity = (q: string | undefined) => (q === undefined ? undefined : q.end
 /** What a diagnosis reads more than once, read once: each namespace's events. */
 class Reads {
   private readonly events = new Map<string, Promise<KubeEvent[]>>();
-  constructor(readonly kube: Kube) {}
+  readonly kube: Kube;
+  constructor(kube: Kube) {
+    this.kube = kube;
+  }
 
   eventsIn(namespace: string): Promise<KubeEvent[]> {
     let read = this.events.get(namespace);

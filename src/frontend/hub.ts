@@ -54,10 +54,12 @@ export class Hub {
   private sweepAgain = false;
   private latest: Stats = { lag: 0, pending: 0, ackPending: 0, workers: [], throughput: 0, at: null };
 
-  constructor(
-    private readonly settings: HubSettings,
-    private readonly deps: { nc: NatsConnection; jsm: JetStreamManager; redis: Redis; log: Logger },
-  ) {
+  private readonly settings: HubSettings;
+  private readonly deps: { nc: NatsConnection; jsm: JetStreamManager; redis: Redis; log: Logger };
+
+  constructor(settings: HubSettings, deps: { nc: NatsConnection; jsm: JetStreamManager; redis: Redis; log: Logger }) {
+    this.settings = settings;
+    this.deps = deps;
     defineOwnership(deps.redis);
   }
 

@@ -54,17 +54,18 @@ export class ScalingView {
   private readonly kube: Kube | undefined;
   private readonly get: Partial<Record<string, WatchedList<KubeObject>>> = {};
 
+  private readonly targets: ScalingTargets | undefined;
+  private readonly consumer: () => ScalingState["consumer"];
+  private readonly now: () => number;
+
   /**
    * `targets` undefined: the view is off and `reason` says why; else the objects to watch, reached
    * through `env`'s kubeconfig or the pod's service account.
    */
-  constructor(
-    private readonly targets: ScalingTargets | undefined,
-    private readonly consumer: () => ScalingState["consumer"],
-    reason: string,
-    env: NodeJS.ProcessEnv = process.env,
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(targets: ScalingTargets | undefined, consumer: () => ScalingState["consumer"], reason: string, env: NodeJS.ProcessEnv = process.env, now: () => number = Date.now) {
+    this.targets = targets;
+    this.consumer = consumer;
+    this.now = now;
     let source = reason;
     let kube: Kube | undefined;
     if (targets) {

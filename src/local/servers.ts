@@ -183,14 +183,18 @@ export function natsPasswords(shared?: string): Record<NatsRole, string> {
 
 export class NatsServer extends Managed {
   readonly storeDir: string;
-  private constructor(
-    readonly binary: string,
-    readonly port: number,
-    readonly monitorPort: number,
-    readonly jetstream: boolean,
-    readonly auth: NatsAuth | undefined,
-  ) {
+  readonly binary: string;
+  readonly port: number;
+  readonly monitorPort: number;
+  readonly jetstream: boolean;
+  readonly auth: NatsAuth | undefined;
+  private constructor(binary: string, port: number, monitorPort: number, jetstream: boolean, auth: NatsAuth | undefined) {
     super();
+    this.binary = binary;
+    this.port = port;
+    this.monitorPort = monitorPort;
+    this.jetstream = jetstream;
+    this.auth = auth;
     this.storeDir = mkdtempSync(join(tmpdir(), "meme-nats-"));
     if (auth) {
       const grants = permissionsFor(defaultQueueNames);
@@ -247,13 +251,15 @@ export class NatsServer extends Managed {
 }
 
 export class RedisServer extends Managed {
-  private constructor(
-    readonly binary: string,
-    readonly port: number,
-    /** Required of every client when set (`requirepass`); empty: none. */
-    readonly password: string,
-  ) {
+  readonly binary: string;
+  readonly port: number;
+  /** Required of every client when set (`requirepass`); empty: none. */
+  readonly password: string;
+  private constructor(binary: string, port: number, password: string) {
     super();
+    this.binary = binary;
+    this.port = port;
+    this.password = password;
   }
 
   static async create(options: { password?: string } = {}): Promise<RedisServer> {

@@ -41,12 +41,12 @@ export class KubeConfigError extends Error {
 /** The API server answered with an error status (404: no such object or kind). */
 export class KubeApiError extends Error {
   override name = "KubeApiError";
-  constructor(
-    readonly status: number,
-    readonly path: string,
-    message: string,
-  ) {
+  readonly status: number;
+  readonly path: string;
+  constructor(status: number, path: string, message: string) {
     super(`GET ${path}: ${status} ${message}`);
+    this.status = status;
+    this.path = path;
   }
 }
 
@@ -140,10 +140,12 @@ function execCredential(exec: { command: string; args?: string[]; env?: { name: 
 
 /** GETs of the API, as the access allows. */
 export class Kube {
-  constructor(
-    readonly access: KubeAccess,
-    private readonly timeoutMs = 10_000,
-  ) {}
+  readonly access: KubeAccess;
+  private readonly timeoutMs: number;
+  constructor(access: KubeAccess, timeoutMs = 10_000) {
+    this.access = access;
+    this.timeoutMs = timeoutMs;
+  }
 
   /** The body of GET `path` as text; a KubeApiError for an error status. */
   text(path: string): Promise<string> {
@@ -276,15 +278,21 @@ export class WatchedList<T extends KubeObject> {
   problem: string | undefined = "not read yet";
   private readonly controller = new AbortController();
 
-  constructor(
-    private readonly kube: Kube,
-    /** A list path, with its labelSelector or fieldSelector query. */
-    readonly path: string,
-    /** What the list holds, for `problem`. */
-    readonly what: string,
-    private readonly onChange: () => void,
-    private readonly timing = { watchSeconds: 290, maxPauseMs: 30_000 },
-  ) {}
+  private readonly kube: Kube;
+  /** A list path, with its labelSelector or fieldSelector query. */
+  readonly path: string;
+  /** What the list holds, for `problem`. */
+  readonly what: string;
+  private readonly onChange: () => void;
+  private readonly timing: { watchSeconds: number; maxPauseMs: number };
+
+  constructor(kube: Kube, path: string, what: string, onChange: () => void, timing = { watchSeconds: 290, maxPauseMs: 30_000 }) {
+    this.kube = kube;
+    this.path = path;
+    this.what = what;
+    this.onChange = onChange;
+    this.timing = timing;
+  }
 
   start(): void {
     void this.run();

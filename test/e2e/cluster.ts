@@ -47,10 +47,12 @@ export function profileArgs(profile: string): string[] {
 }
 
 export class Cluster {
-  private constructor(
-    readonly plane: ControlPlane,
-    private readonly helmHome: string,
-  ) {}
+  readonly plane: ControlPlane;
+  private readonly helmHome: string;
+  private constructor(plane: ControlPlane, helmHome: string) {
+    this.plane = plane;
+    this.helmHome = helmHome;
+  }
 
   /**
    * Starts a control plane for the test file `t`, installs the CRDs of `crds` and waits until they are

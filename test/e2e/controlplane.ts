@@ -187,11 +187,13 @@ export class ControlPlane {
   readonly server: string;
   private readonly processes: Process[] = [];
 
-  private constructor(
-    readonly dir: string,
-    readonly apiPort: number,
-    readonly address: string,
-  ) {
+  readonly dir: string;
+  readonly apiPort: number;
+  readonly address: string;
+  private constructor(dir: string, apiPort: number, address: string) {
+    this.dir = dir;
+    this.apiPort = apiPort;
+    this.address = address;
     this.server = `https://${address}:${apiPort}`;
     this.kubeconfig = join(dir, "kubeconfig");
   }

@@ -66,15 +66,21 @@ const quantity = (q: string | undefined) => (q === undefined ? undefined : q.end
  */
 export class KedaBackend {
   readonly watch: Sampler<BackendSample>;
-  private constructor(
-    private readonly c: Cluster,
-    readonly scaled: ScaledObject,
-    readonly client: string,
-    readonly monitor: string,
-    private readonly passwords: Record<User, string>,
-    /** The frontend user's JetStream API, when the lag is read from the consumer's leader. */
-    private readonly jsm: { nc: NatsConnection; api: JetStreamManager } | undefined,
-  ) {
+  private readonly c: Cluster;
+  readonly scaled: ScaledObject;
+  readonly client: string;
+  readonly monitor: string;
+  private readonly passwords: Record<User, string>;
+  /** The frontend user's JetStream API, when the lag is read from the consumer's leader. */
+  private readonly jsm: { nc: NatsConnection; api: JetStreamManager } | undefined;
+
+  private constructor(c: Cluster, scaled: ScaledObject, client: string, monitor: string, passwords: Record<User, string>, jsm: { nc: NatsConnection; api: JetStreamManager } | undefined) {
+    this.c = c;
+    this.scaled = scaled;
+    this.client = client;
+    this.monitor = monitor;
+    this.passwords = passwords;
+    this.jsm = jsm;
     const ns = scaled.metadata.namespace;
     const trigger = this.trigger;
     const [stream, consumer] = [trigger.stream ?? "", trigger.consumer ?? ""];

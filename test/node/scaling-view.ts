@@ -126,11 +126,14 @@ async function shown(page: Page, tier: string): Promise<{ facts: Record<string, 
  * HPA's and KEDA's tests run side by side, each with a page.
  */
 export class ScalingPage {
-  private constructor(
-    private readonly browser: Browser,
-    private readonly page: Page,
-    private readonly kube: Kube,
-  ) {}
+  private readonly browser: Browser;
+  private readonly page: Page;
+  private readonly kube: Kube;
+  private constructor(browser: Browser, page: Page, kube: Kube) {
+    this.browser = browser;
+    this.page = page;
+    this.kube = kube;
+  }
 
   static async open(c: Cluster, frontendIp: string): Promise<ScalingPage> {
     const browser = await launch();

@@ -58,7 +58,10 @@ export class RenderPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size = usableCpus()) {
+  readonly size: number;
+
+  constructor(size = usableCpus()) {
+    this.size = size;
     const workerData: ThreadData = { fontFiles: captionFont().files, family: FONT_FAMILY };
     for (let i = 0; i < size; i++) this.threads.push(this.spawn(workerData));
   }
