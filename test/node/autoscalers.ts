@@ -73,8 +73,13 @@ const frontend = { hpa: "meme-generator-frontend-hpa", deployment: "meme-generat
  * the top and back to rest, every step checked against the behaviour block and explained by the
  * metric that asked for it.
  */
-/** `whileDown` runs once the load has ended, while the HPA brings the replicas down (the scaling view's check). */
-export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number, whileDown?: () => Promise<void>): Promise<void> {
+/**
+ * `atMax` runs while the load goes on and the HPA holds the frontend at maxReplicas (the scaling view's
+ * check), and must end before the load does: a browser reading the page then changes no decision (the
+ * CPU is far above its target and the count capped), where during the scale-down its requests to the
+ * frontend would raise the use the HPA measures.
+ */
+export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number, atMax?: () => Promise<void>): Promise<void> {
   const { targets, behavior, min, max } = await hpaTargets(c, frontend.hpa, frontend.namespace);
   t.comment(`${frontend.hpa}: ${min}–${max} replicas, targets ${JSON.stringify(targets)}, behavior ${JSON.stringify(behavior)}`);
   const watch = new HpaWatch(c, frontend.hpa, frontend.deployment, frontend.namespace);
@@ -84,7 +89,19 @@ export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number
     if (!t.ok(rest, `at rest: ${atRest?.replicas} replica(s), CPU ${atRest?.cpu}% and memory ${atRest?.memory}% of requests`)) return;
     const port = await portForward(t, c, `svc/${frontend.service}`, frontend.namespace, 80);
     const start = watch.mark("hey starts");
-    const hey = await run("hey", ["-z", `${loadSeconds}s`, "-c", "50", `http://127.0.0.1:${port}/`], (loadSeconds + 60) * 1000);
+    const load = run("hey", ["-z", `${loadSeconds}s`, "-c", "50", `http://127.0.0.1:${port}/`], (loadSeconds + 60) * 1000);
+    // Once at max (or, failing that, 30 s before the load ends).
+    const meanwhile = atMax
+      ? (async () => {
+          const capped = await watch.until((s) => s.replicas === max, loadSeconds - 30, start);
+          if (!capped) t.comment(`not at maxReplicas ${max} ${loadSeconds - 30} s into the load: the page is read at ${watch.last()?.replicas} replicas`);
+          const from = watch.mark("scaling view read");
+          await atMax();
+          t.ok(watch.now() < start + loadSeconds, `the page was read under the load, in ${(watch.now() - from).toFixed(0)} s`);
+        })().catch((error: unknown) => t.fail(`the scaling view under the load: ${String(error)}`))
+      : undefined;
+    const hey = await load;
+    await meanwhile;
     const end = watch.mark("hey ends");
     const summary = heySummary(hey.stdout);
     t.ok(hey.code === 0 && (summary.statuses["200"] ?? 0) > 0, `hey -z ${loadSeconds}s -c 50 through port-forward: ${summary.rps} requests/s, status codes ${JSON.stringify(summary.statuses)}`);
@@ -100,17 +117,15 @@ export async function heyScalesFrontend(t: Test, c: Cluster, loadSeconds: number
     const longest = Math.max(...down.policies.map((p) => p.periodSeconds));
     const budget = (max - min) * (down.stabilizationWindowSeconds + longest) + 120;
     // At rest: at min, or at a count the metrics ask for themselves, held for a window and a period
-    // since the last change (an idle pod's use depends on the machine: above half the CPU target, two
-    // pods ask for two).
+    // since the last change or the load's end, whichever came later (an idle pod's use depends on the
+    // machine: above half the CPU target, two pods ask for two).
     const hold = down.stabilizationWindowSeconds + longest + 30;
     const changedAt = (s: { at: number; replicas: number }) => {
       const before = watch.samples.filter((x) => x.at < s.at);
       const other = before.findLastIndex((x) => x.replicas !== s.replicas);
-      return before[other + 1]?.at ?? start;
+      return Math.max(before[other + 1]?.at ?? start, end);
     };
-    const meanwhile = whileDown?.().catch((error: unknown) => t.fail(`while the HPA brings the replicas down: ${String(error)}`));
     const back = await watch.until((s) => s.at > end && (s.replicas === min || (s.at - changedAt(s) >= hold && asked(s, targets, min, max) >= s.replicas)), budget + hold);
-    await meanwhile;
     const rested = back?.replicas ?? watch.last()?.replicas;
     const backAt = watch.mark(`at rest: ${rested}`);
     const why = back && back.replicas > min ? `: at ${back.replicas} the metrics ask for ${asked(back, targets, min, max)} (CPU ${back.cpu}% of ${targets.cpu}%, memory ${back.memory}% of ${targets.memory}%; ceil(replicas × use / target)), so the HPA rests there` : "";

@@ -149,7 +149,7 @@ export class ScalingPage {
   }
 
   async close(): Promise<void> {
-    await this.browser.close();
+    if (this.browser.isConnected()) await this.browser.close();
   }
 
   /**
