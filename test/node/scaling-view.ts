@@ -3,9 +3,9 @@
 // its token, its egress policy to the API server), and each lane's numbers are those the objects'
 // status holds when the test reads them itself; the explanation lines are the ones the test computes
 // from the same objects. Chromium then shows the page from the Service at desktop and phone size.
-// While the autoscalers act, a page opened beforehand is read mid-scale: the backend lane during a
-// burst from zero (KEDA active, workers starting, a lag left), the frontend lane during the HPA's
-// scale-down after hey (its arithmetic the test's own from the HPA's status).
+// While the autoscalers act, a page is read mid-scale and closed: the backend lane during a burst from
+// zero (opened before its first message; KEDA active, workers starting, a lag left), the frontend lane
+// while hey holds the frontend at maxReplicas (its arithmetic the test's own from the HPA's status).
 import { mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { Test } from "tap";
@@ -121,9 +121,10 @@ async function shown(page: Page, tier: string): Promise<{ facts: Record<string, 
 }
 
 /**
- * The scaling view in Chromium, opened before the autoscalers act so that the browser's start is not
- * part of what they measure; the page then follows the frontend's event stream. Its own browser: the
- * HPA's and KEDA's tests run side by side, each with a page.
+ * The scaling view in Chromium, opened where the browser's start cannot change what the autoscaler
+ * tests measure (before a burst's first message, or with the frontend already capped at its maximum);
+ * the page then follows the frontend's event stream. Its own browser: the HPA's and KEDA's tests run
+ * side by side, each with a page.
  */
 export class ScalingPage {
   private readonly browser: Browser;
