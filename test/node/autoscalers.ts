@@ -244,6 +244,8 @@ export interface VpaRedis {
   startUpdater: () => Promise<() => Promise<void>>;
   /** Memes through the frontend while the updater evicts Redis (the paced stream) until `stop`; resolves to its report. */
   during: (stop: AbortSignal) => Promise<{ ok: boolean; report: string }>;
+  /** Checks of the scaling view: once Redis's requests lie outside the bounds, before the updater starts; once the new pod is Ready. */
+  view?: { outside: (t: Test) => Promise<void>; replaced: (t: Test) => Promise<void> };
 }
 
 /** The guide's Redis VPA test in its two parts, over one sampler of Redis's requests, use and recommendation. */
@@ -323,6 +325,7 @@ export async function redisVpaRun(t: Test, c: Cluster, password: string, options
       const out = await watch.until(outside, 60);
       const stopTraffic = new AbortController();
       const traffic = options.during(stopTraffic.signal);
+      if (out) await options.view?.outside(t);
       stopUpdater = await options.startUpdater();
       watch.mark("updater starts");
       let replaced = await watch.until((s) => s.pod !== redis, 6 * options.intervalSeconds + 60);
@@ -342,6 +345,7 @@ export async function redisVpaRun(t: Test, c: Cluster, password: string, options
         await sleep(1000);
       }
       watch.mark(`${podName} Ready`);
+      if (out && replaced) await options.view?.replaced(t);
       // Memes go on for 10 s against the new Redis, then stop.
       setTimeout(() => stopTraffic.abort(), 10_000);
       const requests = pair(pod?.spec.containers.find((x) => x.name === container)?.resources.requests);

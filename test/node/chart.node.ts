@@ -626,6 +626,7 @@ async function suite(crds: string): Promise<void> {
         t.comment(`written: ${k.draw("keda-node").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
       }
       // After KEDA's tests: its memes would wake the backend under the activation test.
+      let redisPage: ScalingPage | undefined;
       const redisVpa = await redisVpaRun(t, c, await redisPassword(c), {
         intervalSeconds: timing.vpaIntervalSeconds,
         requests: timing.benchmark,
@@ -639,6 +640,14 @@ async function suite(crds: string): Promise<void> {
           const ok = paced.accepted === paced.sent && paced.lost.length === 0 && Object.keys(paced.failed).every((r) => r !== "no reason");
           return { ok, report: `${paced.sent} memes at 1/s: ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}, not final ${JSON.stringify(paced.lostStates)}` };
         },
+        // The Redis lane while the updater acts: one page, open from before its pass to the new pod.
+        view: {
+          outside: async (t) => {
+            redisPage = await page();
+            await redisPage.redisMidAction(t, "evict");
+          },
+          replaced: (t) => read((p) => p.redisMidAction(t, "evicted"), redisPage),
+        },
       });
       if (redisVpa) {
         try {
@@ -646,6 +655,7 @@ async function suite(crds: string): Promise<void> {
             if (await redisVpa.benchmark(t)) await redisVpa.evict(t);
           });
         } finally {
+          await redisPage?.close();
           await redisVpa.close(t);
         }
       }

@@ -5,14 +5,16 @@
 // from the same objects. Chromium then shows the page from the Service at desktop and phone size.
 // While the autoscalers act, a page is read mid-scale and closed: the backend lane during a burst from
 // zero (opened before its first message; KEDA active, workers starting, a lag left), the frontend lane
-// while hey holds the frontend at maxReplicas (its arithmetic the test's own from the HPA's status).
+// while hey holds the frontend at maxReplicas (its arithmetic the test's own from the HPA's status),
+// the Redis lane as the VPA's updater is about to evict Redis and once the new pod is Ready.
 import { mkdirSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
-import { backendLane, behaviorOf, redisLane, resourceReadings, type Hpa, type Lane, type Pod, type ScaledObject, type ScalingState, type Vpa } from "../../src/frontend/lanes.js";
+import { backendLane, behaviorOf, formatResource, redisLane, resourceReadings, type Hpa, type Lane, type Pod, type ScaledObject, type ScalingState, type Vpa } from "../../src/frontend/lanes.js";
 import type { ScalingUpdate } from "../../src/frontend/scaling.js";
-import { hpaDecision } from "../../src/shared/autoscaling.js";
+import { hpaDecision, vpaDecision } from "../../src/shared/autoscaling.js";
+import { cpuCores, memoryBytes } from "../../src/shared/quantity.js";
 import { Kube, kubeAccess } from "../../src/shared/kube.js";
 import type { Cluster } from "../e2e/cluster.js";
 import { eventually } from "../harness/eventually.js";
@@ -177,6 +179,49 @@ export class ScalingPage {
     await this.page.screenshot({ path: `${shots}/ui-scaling-node-midscale.png`, fullPage: false });
     t.match(line, /^(lag \d+ > activationLagThreshold 0: KEDA activates; )?lag \d+ \/ lagThreshold 5 = \d+ workers?/, `the page's backend lane mid-scale: ${line}`);
     t.comment("written: .artifacts/e2e/ui-scaling-node-midscale.png");
+  }
+
+  /**
+   * The Redis lane while the VPA acts: "evict" once the test has seen Redis's requests outside the
+   * recommended bounds and before the updater runs, "evicted" once the new pod is Ready. The lane's
+   * requests, target and bounds are those of the live pod and the recommendation as the test reads
+   * them, its line the test's own vpaDecision from them; before, that line ends in the eviction; after,
+   * the requests are the new pod's and Last eviction names an eviction event. Read against the objects
+   * before and after the page, until one fits, within 60 s; the page is kept as a figure.
+   */
+  async redisMidAction(t: Test, phase: "evict" | "evicted"): Promise<void> {
+    const expect = async () => {
+      const vpa = await this.kube.get<Vpa>("/apis/autoscaling.k8s.io/v1/namespaces/cache/verticalpodautoscalers/redis-vpa");
+      const pod = (await this.kube.list<Pod>("/api/v1/namespaces/cache/pods", "app.kubernetes.io/component=redis")).find((p) => !p.metadata.deletionTimestamp);
+      const rec = vpa.status?.recommendation?.containerRecommendations?.find((r) => r.containerName === "redis");
+      const quantities = (q?: { cpu?: string; memory?: string }) => ({ cpu: cpuCores(q?.cpu) ?? 0, memory: memoryBytes(q?.memory) ?? 0 });
+      const both = (q: { cpu: number; memory: number }) => `${formatResource("cpu", q.cpu)}, ${formatResource("memory", q.memory)}`;
+      const requests = quantities(pod?.spec.containers.find((x) => x.name === "redis")?.resources?.requests);
+      if (!rec) return { facts: { Requests: both(requests) }, line: "no recommendation" };
+      const [target, lower, upper] = [quantities(rec.target), quantities(rec.lowerBound), quantities(rec.upperBound)];
+      const decision = vpaDecision({ requests, target, lowerBound: lower, upperBound: upper, updateMode: vpa.spec.updatePolicy?.updateMode ?? "Auto", format: formatResource });
+      return { facts: { Requests: both(requests), Target: both(target), Bounds: `[${both(lower)}] – [${both(upper)}]` }, line: decision.line, action: decision.action, pod: pod?.metadata.name };
+    };
+    let last = "";
+    let fits = false;
+    await eventually(
+      async () => {
+        const before = await expect();
+        const seen = await shown(this.page, "redis");
+        const after = await expect();
+        const picked = { Requests: seen.facts.Requests, Target: seen.facts.Target, Bounds: seen.facts.Bounds };
+        const phased = phase === "evict" ? / → evict; the new pod gets the target$/.test(seen.line) : /\((EvictedByVPA|EvictedPod)\)$/.test(seen.facts["Last eviction"] ?? "");
+        fits = phased && [before, after].some((e) => JSON.stringify(picked) === JSON.stringify(e.facts) && seen.line === e.line);
+        last = `page ${JSON.stringify({ ...picked, "Last eviction": seen.facts["Last eviction"], line: seen.line })}; objects ${JSON.stringify(after)}`;
+        return fits;
+      },
+      { timeout: 60_000, interval: 1000 },
+    ).catch(() => undefined);
+    mkdirSync(shots, { recursive: true });
+    await this.page.screenshot({ path: `${shots}/ui-scaling-node-vpa-${phase}.png`, fullPage: false });
+    const what = phase === "evict" ? "with the requests outside the bounds, before the updater's pass: the line ends in the eviction" : "once the new pod is Ready: its requests, and the last eviction";
+    t.ok(fits, `the page's Redis lane ${what}; its numbers the pod's requests and the recommendation, its line the test's arithmetic from them: ${last}`);
+    t.comment(`written: .artifacts/e2e/ui-scaling-node-vpa-${phase}.png`);
   }
 
   /**
