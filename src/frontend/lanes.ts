@@ -225,11 +225,22 @@ export function frontendLane(state: ScalingState, now: number, history: Sample[]
     { label: "Scale down", value: describeRules(behavior.scaleDown), source: "spec.behavior.scaleDown" },
   );
   // Past recommendations and changes as this frontend saw them: an estimate of the controller's own.
+  // A recommendation is dated by the sample that first showed its status (the controller makes it when
+  // it writes the status; the samples after it repeat the same status until the next sync). A change is
+  // dated by status.desiredReplicas, which the controller writes when it scales; status.currentReplicas
+  // follows only at its next sync, a period later.
   const past = history.filter((s) => s.frontend && now - s.at >= 0);
-  const recommendations = past.filter((s) => s.frontend?.wanted !== undefined).map((s) => ({ ago: (now - s.at) / 1000, replicas: s.frontend?.wanted as number }));
+  const recommendations: { ago: number; replicas: number }[] = [];
+  let shownBefore: string | undefined;
+  for (const s of past) {
+    const f = s.frontend;
+    const status = JSON.stringify([f?.replicas, f?.desired, f?.cpu, f?.memory]);
+    if (f?.wanted !== undefined && status !== shownBefore) recommendations.push({ ago: (now - s.at) / 1000, replicas: f.wanted });
+    shownBefore = status;
+  }
   const changes: { ago: number; by: number }[] = [];
   for (let i = 1; i < past.length; i++) {
-    const by = (past[i]?.frontend?.replicas ?? 0) - (past[i - 1]?.frontend?.replicas ?? 0);
+    const by = (past[i]?.frontend?.desired ?? 0) - (past[i - 1]?.frontend?.desired ?? 0);
     if (by !== 0) changes.push({ ago: (now - (past[i] as Sample).at) / 1000, by });
   }
   const problems = [...f.problems, ...conditionProblems("HPA", hpa.status?.conditions, { AbleToScale: "True", ScalingActive: "True" })];

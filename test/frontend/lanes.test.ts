@@ -42,6 +42,25 @@ t.test("frontend: the rate policy is tighter than max", async (t) => {
   t.match(lane.line, /the scale-up policies allow at most 2 now → 2 replicas$/);
 });
 
+t.test("frontend: a scale-up is dated by the desired replicas, which the controller writes when it scales", async (t) => {
+  // 2 → 4 decided 20 s ago; currentReplicas showed 4 only at the next sync, 5 s ago.
+  const history = [
+    { at: now - 30_000, frontend: { replicas: 2, desired: 2, wanted: 2 } },
+    { at: now - 20_000, frontend: { replicas: 2, desired: 4, wanted: 4 } },
+    { at: now - 5_000, frontend: { replicas: 4, desired: 4, wanted: 15 } },
+  ];
+  const lane = frontendLane(state({ hpa: frontendHpa(4, 106, 22) }), now, history);
+  // ceil(4 × 106 / 30) = 15; the period began at 4 (the change is 20 s old, the period 15 s): 100 % allows 8, max 5.
+  t.match(lane.line, "cpu: ceil(4 × 106 % / 30 %) = 15");
+  t.match(lane.line, /capped at max 5 → 5 replicas$/);
+  // Decided 5 s ago, the period began at 2: 100 % allows 4.
+  const recent = [
+    { at: now - 10_000, frontend: { replicas: 2, desired: 2, wanted: 2 } },
+    { at: now - 5_000, frontend: { replicas: 4, desired: 4, wanted: 15 } },
+  ];
+  t.match(frontendLane(state({ hpa: frontendHpa(4, 106, 22) }), now, recent).line, /the scale-up policies allow at most 4 now → 4 replicas$/);
+});
+
 t.test("frontend: within the tolerance nothing moves", async (t) => {
   const hpa = frontendHpa(2, 31, 50);
   const lane = frontendLane(state({ hpa }), now, []);
@@ -63,6 +82,22 @@ t.test("frontend: scale-down held by the stabilisation window, with the time lef
   const left = lane.facts.find((f) => f.label === "Window left");
   t.equal(left?.value, "≈ 200 s");
   t.equal(left?.estimate, true, "marked as an estimate");
+});
+
+t.test("frontend: a recommendation is dated by the sample that first showed its status", async (t) => {
+  // The status that asked for 5 first seen 310 s ago and seen again 295 s ago (the same status, no new
+  // sync): the recommendation is 310 s old, out of the 300 s window; then 20 % of 5 a period.
+  const history = [
+    { at: now - 310_000, frontend: { replicas: 5, desired: 5, cpu: 90, memory: 40, wanted: 5 } },
+    { at: now - 295_000, frontend: { replicas: 5, desired: 5, cpu: 90, memory: 40, wanted: 5 } },
+    { at: now - 280_000, frontend: { replicas: 5, desired: 5, cpu: 10, memory: 20, wanted: 2 } },
+  ];
+  const lane = frontendLane(state({ hpa: frontendHpa(5, 10, 20) }), now, history);
+  t.notMatch(lane.line, "stabilisation window");
+  t.match(lane.line, /the scale-down policies allow no fewer than 4 now → 4 replicas$/);
+  // Another status at 295 s (the next sync's new numbers) is a recommendation of its own, still in the window.
+  const later = history.map((s, i) => (i === 1 ? { ...s, frontend: { ...s.frontend, cpu: 88 } } : s));
+  t.match(frontendLane(state({ hpa: frontendHpa(5, 10, 20) }), now, later).line, "held at 5 by the 300 s scale-down stabilisation window");
 });
 
 t.test("frontend: after the window, down by at most 20 % a period", async (t) => {
