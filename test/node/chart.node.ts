@@ -690,7 +690,7 @@ async function suite(crds: string): Promise<void> {
       const nats = { service: named("Service", "-nats"), namespace: "meme-generator", secret: named("Secret", "-nats-users") };
       const k = await KedaBackend.open(t, c, named("ScaledObject", ""), "meme-generator", "leader", nats);
       try {
-        await t.test("the stream and the consumer on three servers; the workers follow the lag through a step-down, and every meme is done", (t) => stepDownMidScaleOut(t, k, 400));
+        await t.test("the stream and the consumer on three servers; the workers follow the lag through a step-down, and every meme is done", (t) => stepDownMidScaleOut(t, k, 50, 2000));
       } finally {
         await k.close();
         t.comment(`written: ${k.draw("keda-node-clustered").map((f) => `.artifacts/e2e/${f}`).join(", ")}`);
