@@ -329,7 +329,7 @@ export async function buildApp(settings: FrontendSettings, deps: FrontendDeps, m
 
   app.get("/api/stats", async () => ({ ...hub.stats(), burstMax: settings.burstMax }));
   app.get("/api/scaling", async () => deps.scaling.snapshot());
-  app.get("/api/config", async () => ({ templates: templateNames, burstMax: settings.burstMax, promptMax: PROMPT_MAX }));
+  app.get("/api/config", async () => ({ templates: templateNames, burstMax: settings.burstMax, promptMax: PROMPT_MAX, recentMax: RECENT_MAX }));
 
   // The web UI: a fixed set of files read once at start, so no request path ever reaches the file system.
   const publicDir = join(projectRoot(import.meta.url), "src", "frontend", "public");

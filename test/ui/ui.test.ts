@@ -6,10 +6,11 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import t from "tap";
 import { startBackend } from "../../src/backend/main.js";
 import { startFrontend } from "../../src/frontend/main.js";
-import { PROMPT_MAX } from "../../src/shared/contract.js";
+import { PROMPT_MAX, RECENT_MAX } from "../../src/shared/contract.js";
 import { repoPath } from "../../generator/schema.js";
 import { demoRelease, frontendHpa, paths, scalingEnv } from "../harness/demo-objects.js";
 import { FakeKube } from "../harness/fake-kube.js";
+import { eventually } from "../harness/eventually.js";
 import { freePort } from "../harness/servers.js";
 import { startStack } from "../harness/stack.js";
 
@@ -117,6 +118,31 @@ t.test("the web UI", async (ui) => {
     t.equal(held.length, 4, "four answers were held back");
     const statuses = await page.evaluate((ids) => ids.map((id) => document.querySelector(`#gallery li[data-id="${id}"]`)?.getAttribute("data-status")), held);
     t.same(statuses, ["done", "done", "done", "done"], "every card still shows its finished meme");
+    await page.close();
+  });
+
+  await ui.test("a page open through more results than a reload shows keeps the newest, its images loaded as they are scrolled to", async (t) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    watchConsole(t, page);
+    await page.goto(base);
+    await page.waitForSelector("#burst-form:not([hidden])");
+    const { recentMax } = (await (await fetch(`${base}/api/config`)).json()) as { recentMax: number };
+    t.equal(recentMax, RECENT_MAX, "the API says how many memes a reload shows");
+    const stamp = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < recentMax + 10; i++) {
+      const response = await fetch(`${base}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: `wall ${stamp} ${i}`, fastMode: true, smallImage: true }) });
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+    // Every one of them made, then every card on the page finished and no more of them than a reload shows.
+    for (const id of ids) await eventually(async () => ((await (await fetch(`${base}/api/memes/${id}`)).json()) as { status?: string }).status === "done", { timeout: 30_000, interval: 100 });
+    const settled = await page
+      .waitForFunction((n) => { const cards = document.querySelectorAll("#gallery li"); return cards.length === n && [...cards].every((c) => (c as HTMLElement).dataset.status === "done"); }, recentMax, { timeout: 20_000 })
+      .then(() => true, () => false);
+    t.ok(settled, `the wall holds the newest ${recentMax} cards (it holds ${await page.locator("#gallery li").count()})`);
+    const mine = await page.locator("#gallery figcaption").evaluateAll((els, s) => els.filter((e) => e.textContent?.startsWith(`wall ${s} `)).length, stamp);
+    t.equal(mine, recentMax, `${recentMax} of the ${recentMax + 10} results on the wall, the first to arrive gone`);
+    t.ok(await page.locator("#gallery img").evaluateAll((els) => els.every((e) => (e as HTMLImageElement).loading === "lazy")), "every image loads when scrolled to");
     await page.close();
   });
 

@@ -8,6 +8,8 @@ const promptError = $("prompt-error");
 const gallery = $("gallery");
 const announcer = $("announcer");
 const cards = new Map();
+/** As many cards as GET /api/memes returns (its recentMax): the wall shows what a reload would. */
+let wallMax = 100;
 const history = [];
 const HISTORY_SECONDS = 300;
 const SVG = "http://www.w3.org/2000/svg";
@@ -44,6 +46,8 @@ function card(meme) {
   const caption = meme.prompt || "a meme";
   if (meme.status === "done") {
     const img = document.createElement("img");
+    // Below the fold an image waits until it is scrolled to: a page open through a burst fetches what it shows.
+    img.loading = "lazy";
     img.src = `/api/memes/${meme.id}/image.png`;
     img.alt = caption;
     img.width = meme.width || 1024;
@@ -85,6 +89,8 @@ function show(meme, { newest = true } = {}) {
   if (known) return;
   if (newest) gallery.prepend(li);
   else gallery.append(li);
+  // The oldest cards leave: a page left open through bursts would otherwise keep every meme it saw.
+  while (cards.size > wallMax && gallery.lastElementChild) forget(gallery.lastElementChild.dataset.id);
 }
 
 /** The pending card of a submitted meme, unless its result came over the event stream before the answer to the submit. */
@@ -293,6 +299,7 @@ async function start() {
   const select = $("template");
   for (const name of config.templates) select.append(new Option(name, name));
   prompt.maxLength = config.promptMax;
+  if (config.recentMax > 0) wallMax = config.recentMax;
   if (config.burstMax > 0) {
     $("burst-size").max = String(config.burstMax);
     $("burst-size").value = String(Math.min(20, config.burstMax));
