@@ -519,12 +519,12 @@ export async function stepDownMidScaleOut(t: Test, k: KedaBackend, chunk: number
     const deadline = Date.now() + (pollingInterval + 60) * 1000;
     const scaling = (s: { replicas: number }) => s.replicas > k.min;
     let count = 0;
-    let out = k.watch.samples.find((s) => s.at >= start && scaling(s));
-    while (!out && count < most && Date.now() < deadline) {
+    let out: Awaited<ReturnType<typeof k.watch.until>>;
+    do {
       for (let i = 0; i < chunk; i++) guide.publish("meme.request", JSON.stringify({ prompt: `step-down ${count++}`, fastMode: false }));
       await guide.flush();
       out = await k.watch.until(scaling, 1, start);
-    }
+    } while (!out && count < most && Date.now() < deadline);
     await guide.close();
     k.watch.mark(`${count} sent`);
     out ??= await k.watch.until(scaling, Math.max(0, (deadline - Date.now()) / 1000), start);
