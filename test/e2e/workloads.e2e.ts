@@ -13,9 +13,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import t, { type Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
+import { eventually } from "../harness/eventually.js";
 import { Cluster, describe, parse, profileArgs, release, restricted, succeeded, type Helm, type Ref, withCrds } from "./cluster.js";
 
 type Condition = { type: string; status: string; reason?: string; lastTransitionTime?: string };
@@ -26,6 +26,13 @@ type Claim = Ref & { spec: { volumeName?: string } };
 
 const when = (event: Event) => Date.parse(event.firstTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp);
 const readyAt = (pod: Pod) => Date.parse(pod.status.conditions?.find((c) => c.type === "Ready" && c.status === "True")?.lastTransitionTime ?? "");
+/** The Job's succeeded count once it is above 0 (a Job Helm is still making counts as 0), or 0 after a minute. */
+const succeededOf = (cluster: Cluster, name: string, ns: string) =>
+  eventually(async () => (await cluster.get<{ status?: { succeeded?: number } }>(["job", name, "-n", ns]).catch(() => ({ status: { succeeded: 0 } }))).status?.succeeded || undefined, {
+    timeout: 60_000,
+    interval: 1000,
+    what: `Job ${ns}/${name} to succeed`,
+  }).catch(() => 0);
 const selector = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
 
 /** The chart as it was before NATS users, the Redis password and NetworkPolicies were on by default. */
@@ -92,11 +99,7 @@ async function suite(crds: string): Promise<void> {
         (e) => when(e) >= Math.floor(started / 1000) * 1000,
       );
       t.ok(events.some((e) => e.reason === "SuccessfulCreate"), `Job ${ns}/${job.metadata.name} made its pod (${events.map((e) => e.reason).join(", ")})`);
-      let succeededPods = 0;
-      for (let i = 0; i < 60 && succeededPods === 0; i++) {
-        succeededPods = (await cluster.get<{ status: { succeeded?: number } }>(["job", job.metadata.name, "-n", ns])).status.succeeded ?? 0;
-        if (succeededPods === 0) await sleep(1000);
-      }
+      const succeededPods = await succeededOf(cluster, job.metadata.name, ns);
       t.equal(succeededPods, 1, `Job ${ns}/${job.metadata.name} completed and is kept, finished`);
     }
 
@@ -108,12 +111,13 @@ async function suite(crds: string): Promise<void> {
     const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler" && /frontend/.test(o.metadata.name));
     if (t.ok(hpa, "the frontend has an HPA") && hpa) {
       // The HPA controller looks at each HPA every 15 s.
-      let conditions: Condition[] = [];
-      for (let i = 0; i < 40 && conditions.length === 0; i++) {
-        const status = await cluster.get<{ status: { conditions?: Condition[] } }>(["hpa", hpa.metadata.name, "-n", hpa.metadata.namespace ?? namespace]);
-        conditions = status.status.conditions ?? [];
-        if (conditions.length === 0) await sleep(1000);
-      }
+      const conditions = await eventually(
+        async () => {
+          const status = await cluster.get<{ status: { conditions?: Condition[] } }>(["hpa", hpa.metadata.name, "-n", hpa.metadata.namespace ?? namespace]);
+          return status.status.conditions?.length ? status.status.conditions : undefined;
+        },
+        { timeout: 40_000, interval: 1000, what: `conditions on ${hpa.metadata.name}` },
+      ).catch((): Condition[] => []);
       t.ok(conditions.some((c) => c.type === "AbleToScale" && c.status === "True"), `the HPA controller took up ${hpa.metadata.name}: ${conditions.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ""}`).join(", ")}`);
     }
     const waiting = objects.filter((o) => /^(keda\.sh|autoscaling\.k8s\.io|redis\.redis\.opstreelabs\.in|monitoring\.coreos\.com)\//.test(o.apiVersion));
@@ -175,11 +179,7 @@ async function suite(crds: string): Promise<void> {
       t.equal(objects.filter((o) => o.kind === "NetworkPolicy").length, profile === "local" ? 0 : 6, `NetworkPolicies: ${profile === "local" ? "none in local" : "one per tier"}`);
       const job = objects.find((o) => o.kind === "Job");
       if (t.ok(job, "the provisioner is now a Job of the release") && job) {
-        let done = 0;
-        for (let i = 0; i < 60 && done === 0; i++) {
-          done = (await cluster.get<{ status: { succeeded?: number } }>(["job", job.metadata.name, "-n", job.metadata.namespace ?? namespace])).status.succeeded ?? 0;
-          if (done === 0) await sleep(1000);
-        }
+        const done = await succeededOf(cluster, job.metadata.name, job.metadata.namespace ?? namespace);
         t.equal(done, 1, `Job ${job.metadata.name} completed after the upgrade`);
         if (profile === "local") {
           // What the chart's README says to do when NATS lost its store: delete the Job, upgrade with the same values.
@@ -187,11 +187,7 @@ async function suite(crds: string): Promise<void> {
           await cluster.kubectl(["delete", "job", job.metadata.name, "-n", ns, "--wait"]);
           const again = await cluster.helm("helm3", ["upgrade", release, repoPath("chart"), "-n", namespace, "--reuse-values", "--wait", "--timeout", "2m"]);
           succeeded(t, again, "helm upgrade --reuse-values after deleting the provisioner Job");
-          let rerun = 0;
-          for (let i = 0; i < 60 && rerun === 0; i++) {
-            rerun = (await cluster.get<{ status?: { succeeded?: number } }>(["job", job.metadata.name, "-n", ns]).catch(() => ({ status: { succeeded: 0 } }))).status?.succeeded ?? 0;
-            if (rerun === 0) await sleep(1000);
-          }
+          const rerun = await succeededOf(cluster, job.metadata.name, ns);
           t.equal(rerun, 1, "Helm made the Job again and it ran to completion");
         }
       }

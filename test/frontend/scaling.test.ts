@@ -6,6 +6,7 @@ import type { Test } from "tap";
 import { ScalingView, parseTarget, type ScalingUpdate } from "../../src/frontend/scaling.js";
 import { Kube, WatchedList, type KubeObject } from "../../src/shared/kube.js";
 import { demoRelease, frontendHpa, paths, redisVpa, scaledObject } from "../harness/demo-objects.js";
+import { eventually } from "../harness/eventually.js";
 import { FakeKube } from "../harness/fake-kube.js";
 
 const targets = {
@@ -118,12 +119,10 @@ t.test("a watched list ends its requests when stopped", async (t) => {
   let changes = 0;
   const list = new WatchedList<KubeObject>(new Kube({ server: kube.url, insecure: false, namespace: "default", source: "test" }), paths.hpas, "HPAs", () => changes++);
   list.start();
-  const until = Date.now() + 5000;
-  while (kube.watching(paths.hpas) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  t.equal(kube.watching(paths.hpas), 1, "watching");
+  await eventually(() => kube.watching(paths.hpas) > 0, { timeout: 5000, what: "the list's watch" });
+  t.equal(kube.watching(paths.hpas), 1, "watching, once");
   list.stop();
-  const until2 = Date.now() + 5000;
-  while (kube.watching(paths.hpas) > 0 && Date.now() < until2) await new Promise((r) => setTimeout(r, 20));
-  t.equal(kube.watching(paths.hpas), 0, "the watch is closed");
+  await eventually(() => kube.watching(paths.hpas) === 0, { timeout: 5000, what: "the watch to close" });
+  t.pass("the watch is closed");
   t.ok(changes >= 1);
 });

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { boundToParent, waitReady } from "../../src/local/servers.js";
+import { eventually } from "./eventually.js";
 import { projectRoot } from "../../src/shared/project.js";
 import { binaryOnPath, freePort, MissingBinaryError, natsFlavours, startNats, startRedis } from "./servers.js";
 
@@ -67,14 +67,16 @@ t.test("a server dies with the process that started it, even when that process i
   t.equal(await redis.ping(), "PONG", "the server answers while its parent lives");
   redis.disconnect();
   parent.kill("SIGKILL");
-  let answering = true;
-  for (let i = 0; i < 50 && answering; i++) {
-    await sleep(100);
-    const probe = client();
-    answering = await probe.connect().then(() => true, () => false);
-    probe.disconnect();
-  }
-  t.notOk(answering, "nothing listens on its port once the parent was SIGKILLed");
+  const gone = await eventually(
+    async () => {
+      const probe = client();
+      const answering = await probe.connect().then(() => true, () => false);
+      probe.disconnect();
+      return !answering;
+    },
+    { timeout: 5000, interval: 100, what: "the port to close" },
+  ).catch(() => false);
+  t.ok(gone, "nothing listens on its port once the parent was SIGKILLed");
 });
 
 t.test("a missing binary fails with one line naming how to get it", async (t) => {

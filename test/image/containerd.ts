@@ -156,19 +156,30 @@ export class Containerd {
     return { status: Number.isFinite(status) ? status : 0, body: lines.join("\n") };
   }
 
+  /** Each task's id and status (RUNNING, STOPPED, …) as `ctr task ls` lists them. */
+  private tasks(): { id: string; status: string }[] {
+    return this.ctr(["task", "ls"])
+      .stdout.split("\n")
+      .slice(1)
+      .flatMap((line) => {
+        const [id, , status = ""] = line.trim().split(/\s+/);
+        return id ? [{ id, status }] : [];
+      });
+  }
+
   async stop(): Promise<void> {
-    for (const line of this.ctr(["task", "ls"]).stdout.split("\n").slice(1)) {
-      const id = line.trim().split(/\s+/)[0];
-      if (id) this.ctr(["task", "kill", "--signal", "SIGKILL", id]);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    for (const line of this.ctr(["task", "ls"]).stdout.split("\n").slice(1)) {
-      const id = line.trim().split(/\s+/)[0];
-      if (id) this.ctr(["task", "delete", "--force", id]);
-    }
+    for (const { id } of this.tasks()) this.ctr(["task", "kill", "--signal", "SIGKILL", id]);
+    // Each task is deleted once it has stopped; --force for one that has not within 5 s.
+    await eventually(() => this.tasks().every((task) => task.status === "STOPPED"), { timeout: 5000, interval: 100 }).catch(() => undefined);
+    for (const { id } of this.tasks()) this.ctr(["task", "delete", "--force", id]);
     for (const line of this.ctr(["containers", "ls", "-q"]).stdout.split("\n")) if (line.trim()) this.ctr(["containers", "delete", line.trim()]);
-    this.daemon?.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
+    const daemon = this.daemon;
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+      const exited = new Promise((resolve) => daemon.once("exit", resolve));
+      daemon.kill("SIGTERM");
+      const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000).unref())]);
+      if (!stopped) daemon.kill("SIGKILL");
+    }
     spawnSync("ip", ["netns", "del", this.netns]);
     spawnSync("umount", ["-R", join(this.dir, "root")], { stdio: "ignore" });
     rmSync(this.dir, { recursive: true, force: true });

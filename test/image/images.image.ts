@@ -250,14 +250,15 @@ t.test("Redis with the chart's config, start script and password", async (tt) =>
     volumes: { [cd.makeDir("redis-data")]: "/data" },
     ...limits(redisC),
   });
-  const started = Date.now();
   // The container's environment holds REDISCLI_AUTH for the probes; without it Redis refuses.
   const anonymous = ["sh", "-c", "env -u REDISCLI_AUTH redis-cli ping"];
-  let ping = cd.exec("redis", anonymous);
-  while (!/PONG|NOAUTH/.test(ping.stdout + ping.stderr) && Date.now() - started < 20_000) {
-    await new Promise((r) => setTimeout(r, 200));
-    ping = cd.exec("redis", anonymous);
-  }
+  const ping = await eventually(
+    () => {
+      const answer = cd.exec("redis", anonymous);
+      return /PONG|NOAUTH/.test(answer.stdout + answer.stderr) && answer;
+    },
+    { timeout: 20_000, interval: 200, what: "an answer from redis-cli ping", detail: () => cd.logs("redis").slice(-500) },
+  );
   tt.match(ping.stdout, /NOAUTH/, "without the password Redis refuses");
   tt.match(cd.exec("redis", ["redis-cli", "ping"]).stdout, /^PONG$/m, "with the password from the Secret it answers");
   probesPass(tt, "redis", redisC);
@@ -323,12 +324,15 @@ t.test("the exporters read NATS and Redis with the chart's arguments", async (tt
   cd.runDetached("nats-exporter", { image: natsExporterC.image, command: commandOf(natsExporterC, natsExporter), ...limits(natsExporterC) });
   const natsPort = natsExporterC.ports?.find((p) => p.name === "metrics")?.containerPort;
   await untilReady(`http://127.0.0.1:${natsPort}/metrics`, 20_000, "nats-exporter");
-  let body = "";
-  for (let i = 0; i < 50 && !/^gnatsd_varz_connections[{ ]/m.test(body); i++) {
-    body = cd.get(`http://127.0.0.1:${natsPort}/metrics`).body;
-    if (!/^gnatsd_varz_connections[{ ]/m.test(body)) await new Promise((r) => setTimeout(r, 200));
-  }
-  tt.match(body, /^gnatsd_varz_connections[{ ]/m, `prometheus-nats-exporter serves NATS's figures ${cd.logs("nats-exporter").slice(-500)}`);
+  // The exporter answers before its first read of NATS's monitoring port has filled its figures.
+  const body = await eventually(
+    () => {
+      const { body } = cd.get(`http://127.0.0.1:${natsPort}/metrics`);
+      return /^gnatsd_varz_connections[{ ]/m.test(body) && body;
+    },
+    { timeout: 10_000, interval: 200, what: "NATS's figures from prometheus-nats-exporter", detail: () => cd.logs("nats-exporter").slice(-500) },
+  );
+  tt.match(body, /^gnatsd_varz_connections[{ ]/m, "prometheus-nats-exporter serves NATS's figures");
 
   const redisExporterC = containerOf("StatefulSet", "redis", "exporter");
   const redisExporter = image("redis-exporter");
@@ -346,8 +350,11 @@ t.test("CoreDNS and the pause image start", async (tt) => {
   tt.pass("CoreDNS answers its health check");
   const pause = image("pause");
   cd.runDetached("pause", { image: pause.ref, command: pause.entrypoint, user: "65535:65535" });
-  await new Promise((r) => setTimeout(r, 500));
-  tt.equal(cd.status("pause"), "RUNNING", "pause runs");
+  await eventually(() => cd.status("pause") === "RUNNING", { timeout: 10_000, interval: 100, what: "the pause container running" });
+  // pause sleeps until it is signalled: it must still run after it had the time to fail.
+  const ranSince = Date.now();
+  await eventually(() => cd.status("pause") !== "RUNNING" || Date.now() - ranSince >= 500, { interval: 100 });
+  tt.equal(cd.status("pause"), "RUNNING", "pause runs and stays running");
 });
 
 t.test("NATS's preStop, as the chart writes it, puts the server into lame-duck mode", async (tt) => {
@@ -355,10 +362,6 @@ t.test("NATS's preStop, as the chart writes it, puts the server into lame-duck m
   tt.ok(preStop, "the chart gives NATS a preStop command");
   const res = cd.exec("nats", preStop ?? []);
   tt.equal(res.code, 0, `${(preStop ?? []).join(" ")} exits 0 ${res.stderr}`);
-  let log = "";
-  for (let i = 0; i < 50 && !/lame duck/i.test(log); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    log = cd.logs("nats");
-  }
+  const log = await eventually(() => /lame duck/i.test(cd.logs("nats")) && cd.logs("nats"), { timeout: 5000, interval: 100, what: "lame duck in NATS's log" }).catch(() => cd.logs("nats"));
   tt.match(log, /lame duck/i, "the server logs that it entered lame-duck mode");
 });
