@@ -65,3 +65,32 @@ for (const [command, variable] of [["frontend", "PORT"], ["start", "PORT"], ["ba
     t.same(lines, [`meme-generator ${command}: port ${taken} is already in use: stop what holds it, or set ${variable} to a free port`]);
   });
 }
+
+// A client that keeps sending on its keep-alive connection (as one behind a Service does, its
+// connection pinned to one pod) must not hold a stopping frontend past its delay.
+t.test("frontend: SIGTERM while a client keeps sending on one keep-alive connection", async (t) => {
+  const port = String(await freePort());
+  const run = await startCommand(t, "frontend", { SHUTDOWN_TIMEOUT: "5", SHUTDOWN_DELAY: "1" }, { PORT: port });
+  await run.ready();
+  let exited = false;
+  const statuses: string[] = [];
+  const sending = (async () => {
+    for (let i = 0; i < 300 && !exited; i++) {
+      const answer = await fetch(`http://127.0.0.1:${port}/api/memes`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: `keep-alive ${i}`, fastMode: true }), signal: AbortSignal.timeout(5000) }).then(
+        (r) => String(r.status),
+        (e: Error) => e.name,
+      );
+      if (statuses.at(-1) !== answer) statuses.push(answer);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await eventually(() => statuses.includes("202"), { what: "a first meme accepted" });
+  const sent = Date.now();
+  run.child.kill("SIGTERM");
+  const code = await run.exit(20_000);
+  exited = true;
+  await sending;
+  const seconds = (Date.now() - sent) / 1000;
+  t.equal(code, 0, `exited 0 (${seconds.toFixed(1)} s; the client saw ${statuses.join(" → ")})`);
+  t.ok(seconds < 1 + 5, `within its 1 s delay and 5 s to close (${seconds.toFixed(1)} s)`);
+});

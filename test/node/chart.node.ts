@@ -28,7 +28,7 @@ import { eventually } from "../harness/eventually.js";
 type Condition = { type: string; status: string; lastTransitionTime?: string };
 type ContainerStatus = { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string }; waiting?: { reason?: string }; terminated?: { exitCode: number; reason?: string } } };
 type Pod = Ref & {
-  metadata: { creationTimestamp: string; ownerReferences?: { kind: string; name: string }[] };
+  metadata: { creationTimestamp: string; deletionTimestamp?: string; ownerReferences?: { kind: string; name: string }[] };
   spec: { nodeName?: string; containers: { name: string; image: string; imagePullPolicy?: string }[]; initContainers?: { name: string; image: string; imagePullPolicy?: string }[] };
   status: { phase: string; conditions?: Condition[]; containerStatuses?: ContainerStatus[] };
 };
@@ -523,14 +523,14 @@ async function suite(crds: string): Promise<void> {
         // A new pod template for the frontend, the workers, NATS and Redis: each rolls, as a new image would make it.
         const rollout = ["frontend", "backend", "nats", "redis"].flatMap((tier) => ["--set-string", `${tier}.podAnnotations.rollout=2`]);
         const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), ...demoArgs, ...rollout];
-        let upgraded: { code: number; stderr: string; seconds: number } | undefined;
+        let upgraded: { code: number; stderr: string; seconds: number; at: number } | undefined;
         // The upgrade begins at the fifth meme; the memes go on until 10 s after it has waited for every tier (at most 120).
         const stop = new AbortController();
         const faults = new Map<number, () => Promise<void>>([
           [5, async () => {
             const started = Date.now();
             const result = await c.helm("helm3", args);
-            upgraded = { code: result.code, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+            upgraded = { code: result.code, stderr: result.stderr, seconds: (Date.now() - started) / 1000, at: Date.now() };
             await sleep(10_000);
             stop.abort();
           }],
@@ -538,9 +538,22 @@ async function suite(crds: string): Promise<void> {
         const paced = await pacedMemes(`http://${ip}`, 120, 1, faults, stop.signal);
         t.comment(`${paced.sent} memes at 1/s through a helm upgrade (${upgraded?.seconds.toFixed(1)} s): ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; not final: ${JSON.stringify(paced.lostStates)}`);
         t.equal(upgraded?.code, 0, `helm upgrade --wait succeeded ${upgraded?.stderr.trim() ?? ""}`);
-        const pods = (await Promise.all(["meme-generator", "messaging", "cache"].map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items))).flat();
-        const tiers = pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
-        t.ok(tiers.length >= 4 && tiers.every((p) => p.metadata.annotations?.rollout === "2"), `every pod of the tiers is of the new revision (${tiers.map((p) => p.metadata.name).join(", ")})`);
+        // Helm's --wait ends once each workload's new pods are Ready; an old pod may still be in its
+        // termination grace then (the frontend's is 30 s), so the rollout's end is awaited, not assumed.
+        const tierPods = async () =>
+          (await Promise.all(["meme-generator", "messaging", "cache"].map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns])).items)))
+            .flat()
+            .filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === "Job"));
+        let tiers: Pod[] = [];
+        const rolled = await eventually(
+          async () => {
+            tiers = await tierPods();
+            return tiers.length >= 4 && tiers.every((p) => p.metadata.annotations?.rollout === "2");
+          },
+          { timeout: 90_000, interval: 1000, what: "every pod of the new revision" },
+        ).catch(() => false);
+        const old = tiers.filter((p) => p.metadata.annotations?.rollout !== "2").map((p) => `${p.metadata.name}${p.metadata.deletionTimestamp ? " (stopping)" : ""}`);
+        t.ok(rolled, `every pod of the tiers is of the new revision ${((Date.now() - (upgraded?.at ?? Date.now())) / 1000).toFixed(0)} s after helm returned (${tiers.map((p) => p.metadata.name).join(", ")}${old.length ? `; old: ${old.join(", ")}` : ""})`);
         noneLost(t, paced, paced.sent);
       });
       programs.push(await node.startMetricsServer(plane, await freePort()));
