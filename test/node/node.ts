@@ -12,7 +12,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { clientAuth, keepProcessLogs, serviceCidr, signCertificate, startProcess, stopProcesses, waitWhileRunning, writeKubeconfig, type ControlPlane, type Process } from "../e2e/controlplane.js";
-import { freePort } from "../../src/local/servers.js";
 import { toolPath } from "../toolchain/toolchain.mjs";
 
 /** Addresses used only on this machine: the veth pair, the pods behind the node, the cluster DNS Service. */
@@ -448,7 +447,7 @@ export class RealNode {
     const processes = [
       this.run("vpa-recommender", toolPath("vpa-recommender"), [
         `--kubeconfig=${plane.kubeconfig}`,
-        `--address=127.0.0.1:${await freePort()}`,
+        "--address=127.0.0.1:0",
         `--recommender-interval=${timing.interval}`,
         `--confidence-interval-cpu=${timing.confidence}`,
         `--confidence-interval-memory=${timing.confidence}`,
@@ -461,7 +460,7 @@ export class RealNode {
         toolPath("vpa-admission-controller"),
         [
           `--kubeconfig=${plane.kubeconfig}`,
-          `--address=127.0.0.1:${await freePort()}`,
+          "--address=127.0.0.1:0",
           `--port=${port}`,
           `--client-ca-file=${join(dir, "ca.crt")}`,
           `--tls-cert-file=${join(dir, "vpa-webhook.crt")}`,
