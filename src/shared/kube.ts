@@ -1,6 +1,6 @@
 // A small reader of the Kubernetes API: where to reach it (the kubeconfig's current context, or the
 // pod's own service account when running in a cluster), GET of JSON or text, and watches that keep a
-// list current. It never writes.
+// list current; the few writes a data move needs (a merge or JSON patch, a delete).
 // Kubeconfig credentials: a token or token file, a client certificate and key (inline or files), or
 // an exec plugin (the ExecCredential a cloud's CLI prints); a CA inline or from a file.
 import { execFileSync } from "node:child_process";
@@ -43,8 +43,8 @@ export class KubeApiError extends Error {
   override name = "KubeApiError";
   readonly status: number;
   readonly path: string;
-  constructor(status: number, path: string, message: string) {
-    super(`GET ${path}: ${status} ${message}`);
+  constructor(status: number, path: string, message: string, method = "GET") {
+    super(`${method} ${path}: ${status} ${message}`);
     this.status = status;
     this.path = path;
   }
@@ -156,11 +156,33 @@ export class Kube {
   }
 
   /**
+   * PATCH `path` with `patch`: a JSON merge patch (an object) or a JSON patch (a list of operations).
+   * A KubeApiError for an error status.
+   */
+  async patch(path: string, patch: object): Promise<void> {
+    const type = Array.isArray(patch) ? "application/json-patch+json" : "application/merge-patch+json";
+    await this.send(path, { timeoutMs: this.timeoutMs, method: "PATCH", body: { type, data: JSON.stringify(patch) } }, () => undefined);
+  }
+
+  /** DELETE `path`, its dependents in the background; false when it was not there (404). */
+  async delete(path: string): Promise<boolean> {
+    const body = { type: "application/json", data: JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }) };
+    try {
+      await this.send(path, { timeoutMs: this.timeoutMs, method: "DELETE", body }, () => undefined);
+      return true;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return false;
+      throw error;
+    }
+  }
+
+  /**
    * GET `path` and hand each chunk of a 2xx body to `onChunk` as it arrives; resolves when the body
    * ends. A KubeApiError for an error status; an error when nothing arrives for `timeoutMs`; an
    * AbortError when `signal` fires.
    */
-  private send(path: string, options: { timeoutMs: number; signal?: AbortSignal }, onChunk: (chunk: Buffer) => void): Promise<void> {
+  private send(path: string, options: { timeoutMs: number; signal?: AbortSignal; method?: string; body?: { type: string; data: string } }, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const method = options.method ?? "GET";
     const { access } = this;
     const url = new URL(path, `${access.server}/`);
     const request = url.protocol === "http:" ? httpRequest : httpsRequest;
@@ -169,8 +191,12 @@ export class Kube {
       const req = request(
         url,
         {
-          method: "GET",
-          headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          method,
+          headers: {
+            accept: "application/json",
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(options.body ? { "content-type": options.body.type, "content-length": Buffer.byteLength(options.body.data) } : {}),
+          },
           ...(url.protocol === "https:" ? { ca: access.ca, cert: access.cert, key: access.key, rejectUnauthorized: !access.insecure } : {}),
           timeout: options.timeoutMs,
           ...(options.signal ? { signal: options.signal } : {}),
@@ -190,14 +216,14 @@ export class Kube {
             } catch {
               // not a Status object: the text as it came
             }
-            reject(new KubeApiError(status, path, message));
+            reject(new KubeApiError(status, path, message, method));
           });
           res.on("error", reject);
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`GET ${path}: nothing from ${access.server} within ${options.timeoutMs} ms`)));
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: nothing from ${access.server} within ${options.timeoutMs} ms`)));
       req.on("error", reject);
-      req.end();
+      req.end(options.body?.data);
     });
   }
 

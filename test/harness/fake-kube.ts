@@ -1,7 +1,8 @@
 // A local stand-in for the parts of the Kubernetes API a list-and-watch reader uses: collections by
 // path, LIST with labelSelector and fieldSelector metadata.name, WATCH from a resourceVersion as a
-// stream of JSON lines, 410 Gone for an expired watch, 403 and 404 for paths a test refuses. Every
-// change a test makes goes to the open watches of its collection. Loopback only.
+// stream of JSON lines, 410 Gone for an expired watch, 403 and 404 for paths a test refuses; and
+// GET, PATCH (a merge patch, or a JSON patch of add operations) and DELETE of one object by its
+// path. Every change goes to the open watches of its collection. Loopback only.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,6 +16,15 @@ interface Watcher {
   name?: string;
   labels?: Record<string, string>;
   res: ServerResponse;
+}
+
+/** A JSON merge patch, applied in place: objects merge, anything else replaces, null deletes. */
+function mergeInto(target: Record<string, unknown>, patch: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) Reflect.deleteProperty(target, key);
+    else if (typeof value === "object" && !Array.isArray(value) && typeof target[key] === "object" && target[key] !== null) mergeInto(target[key] as Record<string, unknown>, value as Record<string, unknown>);
+    else target[key] = value;
+  }
 }
 
 const parseSelector = (s: string | null) => (s ? Object.fromEntries(s.split(",").map((pair) => pair.split("=") as [string, string])) : undefined);
@@ -31,6 +41,14 @@ export class FakeKube {
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
     const refusal = this.refused.get(url.pathname);
     if (refusal) return this.status(res, refusal, refusal === 403 ? `forbidden: cannot list ${url.pathname}` : "the server could not find the requested resource");
+    const slash = url.pathname.lastIndexOf("/");
+    const parent = url.pathname.slice(0, slash);
+    if (!this.collections.has(url.pathname) && this.collections.has(parent)) {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => this.one(res, req.method ?? "GET", parent, url.pathname.slice(slash + 1), Buffer.concat(chunks).toString("utf8")));
+      return;
+    }
     const collection = this.collections.get(url.pathname);
     if (!collection) return this.status(res, 404, "the server could not find the requested resource");
     const name = url.searchParams.get("fieldSelector")?.replace(/^metadata\.name=/, "");
@@ -46,6 +64,30 @@ export class FakeKube {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ kind: "List", metadata: { resourceVersion: String(this.version) }, items }));
   });
+
+  /** GET, PATCH or DELETE of one object of the collection `path`. */
+  private one(res: ServerResponse, method: string, path: string, name: string, body: string) {
+    const object = this.collections.get(path)?.get(name);
+    if (!object) return this.status(res, 404, `${name} not found`);
+    if (method === "DELETE") this.remove(path, name);
+    if (method === "PATCH") {
+      const patch = JSON.parse(body) as unknown;
+      const changed = structuredClone(object) as Obj & Record<string, unknown>;
+      if (Array.isArray(patch)) {
+        for (const op of patch as { op: string; path: string; value: unknown }[]) {
+          const parts = op.path.split("/").slice(1);
+          const last = parts.pop() as string;
+          const into = parts.reduce<Record<string, unknown>>((at, key) => at[key] as Record<string, unknown>, changed);
+          if (op.op !== "add" || into === undefined) return this.status(res, 422, `cannot apply ${op.op} ${op.path}`);
+          if (last === "-" && Array.isArray(into)) into.push(op.value);
+          else into[last] = op.value;
+        }
+      } else mergeInto(changed, patch as Record<string, unknown>);
+      this.put(path, changed);
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(this.collections.get(path)?.get(name) ?? object));
+  }
 
   private status(res: ServerResponse, code: number, message: string) {
     res.writeHead(code, { "content-type": "application/json" });
