@@ -13,7 +13,7 @@
 
 {{/* The NATS user each subcommand connects as. */}}
 {{- define "meme-generator.natsUserOf" -}}
-{{- get (dict "frontend" "frontend" "backend" "worker" "provision" "provisioner") . }}
+{{- get (dict "frontend" "frontend" "backend" "worker" "provision" "provisioner" "move-data" "frontend") . }}
 {{- end }}
 
 {{/*

@@ -763,7 +763,15 @@ export interface Values {
    */
   upgrade: {
     /**
-     * Let an upgrade move or rename NATS or Redis (another namespace, name or Redis mode, as switching from the default profile to demo does). Helm then deletes the old ones with the requests still queued and the memes made so far; without this the upgrade stops and says what would move.
+     * When an upgrade puts NATS or Redis in another namespace (as switching from the default profile to demo does), carry their data over: hook Jobs keep the old ones through the upgrade, then move the requests still queued and copy every key the new Redis lacks, and delete the old ones. Needs the Kubernetes API from the Jobs' pods (networkPolicy.apiServer.peers, or anywhere on its ports when none are named).
+     */
+    moveData: boolean;
+    /**
+     * Seconds the data move waits for the pods of the old revision to stop using the old tiers before it moves what they left.
+     */
+    moveWaitSeconds: number;
+    /**
+     * Let an upgrade move NATS or Redis where their data cannot be carried over (another name or Redis mode in the same namespace, to or from an external one, or with moveData off). Helm then deletes the old ones with the requests still queued and the memes made so far; without this the upgrade stops and says what would move.
      */
     allowDataTierMove: boolean;
   };

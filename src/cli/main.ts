@@ -9,6 +9,7 @@ import { LoadUsageError } from "../load/load.js";
 import { MissingBinaryError } from "../local/servers.js";
 import { SmokeFailure } from "../smoke/smoke.js";
 import { QueueConfigError } from "../shared/queue.js";
+import { MoveError } from "../move/move.js";
 import { commandVariables, type CommandName } from "../shared/variables.js";
 
 interface Command {
@@ -48,6 +49,11 @@ export const commands: Record<CommandName, Command> = {
     summary: "check an installed release through the Kubernetes API: each autoscaler's inputs and each tier's readiness, with fixes",
     usage: async () => (await import("../doctor/doctor.js")).doctorHelp,
     run: async (args) => (await import("../doctor/doctor.js")).doctorCommand(args),
+  },
+  "move-data": {
+    summary: "carry the queue and the cache to where an upgrade moves NATS or Redis (the chart's upgrade hooks run it)",
+    usage: async () => "usage: meme-generator move-data keep|move",
+    run: async (args) => (await import("../move/move.js")).moveDataCommand(args),
   },
   provision: {
     summary: "create or reconcile the JetStream stream and durable consumer, then exit",
@@ -89,7 +95,7 @@ async function commandHelp(name: CommandName, command: Command): Promise<string>
 
 /** Errors that a user can act on are one line; anything else is a bug and keeps its stack. */
 function describe(error: unknown): string {
-  const actionable = [ConfigError, NatsUnavailableError, QueueConfigError, MissingBinaryError, LoadUsageError, SmokeFailure, PortInUseError];
+  const actionable = [ConfigError, NatsUnavailableError, QueueConfigError, MissingBinaryError, LoadUsageError, SmokeFailure, PortInUseError, MoveError];
   if (actionable.some((kind) => error instanceof kind)) return (error as Error).message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -83,7 +83,25 @@ export const smoke = {
   SMOKE_TIMEOUT: integer("Seconds the smoke check waits for its meme (a backend at zero must first be woken by KEDA).", 120, 1, 3600),
 };
 
-export const groups = { common, nats, queue, redis, service, worker, frontend, scalingView, smoke } as const;
+const paths = { re: /^\[.*\]$|^$/s, rule: "must be a JSON list" };
+
+/** An upgrade's data move (the chart's hook Jobs): where the old tiers are, what of theirs to keep and then delete. */
+export const move = {
+  MOVE_FROM_NATS_URL: string("The old NATS, when the upgrade moves NATS; empty: NATS stays.", "", { re: /^((nats|tls):\/\/\S+)?$/, rule: "must be a nats:// or tls:// URL, or empty" }),
+  MOVE_FROM_NATS_USER: string("The old NATS's user the move reads and deletes the old stream's messages as.", "frontend", { re: /^[A-Za-z0-9_-]{1,64}$/, rule: "must be 1–64 letters, digits, _ or -" }),
+  MOVE_FROM_NATS_PASSWORD: string("That user's password; empty connects without credentials.", ""),
+  MOVE_FROM_STREAM: string("The old NATS's request stream.", queueNames.stream, name),
+  MOVE_FROM_REDIS_URL: string("The old Redis, when the upgrade moves Redis; empty: Redis stays.", "", { re: /^(rediss?:\/\/\S+)?$/, rule: "must be a redis:// or rediss:// URL, or empty" }),
+  MOVE_FROM_REDIS_PASSWORD: string("The old Redis's password; empty for none.", ""),
+  MOVE_OBJECTS: string("The old tiers' objects, as a JSON list of API paths: kept through the upgrade, deleted after the move.", "[]", paths),
+  MOVE_POLICIES: string("The old tiers' NetworkPolicies, as a JSON list of API paths: each admits MOVE_PEER before the upgrade.", "[]", paths),
+  MOVE_PEER: string("The NetworkPolicy peer (JSON) that selects the move's own pods.", "{}", { re: /^\{.*\}$/s, rule: "must be a JSON object" }),
+  MOVE_NAMESPACES: string("Namespaces whose pods are waited for, as a JSON list: none may still use an old tier when the move begins.", "[]", paths),
+  MOVE_PODS: string("Label selector of those pods (the release's).", "", selector),
+  MOVE_WAIT: integer("Seconds to wait for the pods of the old revision to stop before moving what they left (the chart sets upgrade.moveWaitSeconds).", 180, 0, 3600),
+};
+
+export const groups = { common, nats, queue, redis, service, worker, frontend, scalingView, smoke, move } as const;
 
 /** What each subcommand reads; `readEnv(commandVariables.frontend)` is the frontend's whole configuration. */
 export const commandVariables = {
@@ -94,6 +112,7 @@ export const commandVariables = {
   start: { ...common, ...nats, ...redis, PORT: frontend.PORT },
   load: {},
   doctor: {},
+  "move-data": { ...common, NATS_URL: nats.NATS_URL, NATS_REQUEST_SUBJECT: nats.NATS_REQUEST_SUBJECT, NATS_CONNECT_TIMEOUT: nats.NATS_CONNECT_TIMEOUT, NATS_USER: nats.NATS_USER, NATS_PASSWORD: nats.NATS_PASSWORD, REDIS_URL: redis.REDIS_URL, REDIS_PASSWORD: redis.REDIS_PASSWORD, ...move },
 } as const;
 
 export type CommandName = keyof typeof commandVariables;

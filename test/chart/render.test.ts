@@ -120,6 +120,19 @@ for (const profile of profiles) {
     }
   });
 
+  t.test(`${profile}: the layout's record of each tier lists the objects a data move keeps: every one the chart renders for it but monitors and the VPA`, async (t) => {
+    const objects = rendered.get(profile) as Obj[];
+    const layout = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.endsWith("-layout")) as Obj & { data: Record<string, string> };
+    const plural: Record<string, string> = { StatefulSet: "statefulsets", Service: "services", ConfigMap: "configmaps", ServiceAccount: "serviceaccounts", Secret: "secrets", NetworkPolicy: "networkpolicies", PodDisruptionBudget: "poddisruptionbudgets", Redis: "redis" };
+    const path = (o: Obj) => `/${o.apiVersion.includes("/") ? "apis" : "api"}/${o.apiVersion}/namespaces/${o.metadata.namespace}/${plural[o.kind] ?? o.kind}/${o.metadata.name}`;
+    for (const tier of ["nats", "redis"]) {
+      const ofTier = objects.filter((o) => o.metadata.labels?.["app.kubernetes.io/component"] === tier && !["PodMonitor", "ServiceMonitor", "VerticalPodAutoscaler"].includes(o.kind));
+      const record = JSON.parse(layout.data[`${tier}Record`] ?? '{"objects":[],"policies":[]}') as { objects: string[]; policies: string[]; url?: string };
+      t.same([...record.objects].sort(), ofTier.map(path).sort(), `${tier}: ${record.objects.length} objects`);
+      t.same(record.policies, ofTier.filter((o) => o.kind === "NetworkPolicy").map(path), `${tier}: its NetworkPolicies`);
+    }
+  });
+
   t.test(`${profile}: every pod runs under restricted Pod Security`, async (t) => {
     for (const o of rendered.get(profile) as Obj[]) {
       const pod = (o.kind === "Pod" ? o.spec : ((o.spec?.template as { spec?: unknown } | undefined)?.spec as Record<string, unknown> | undefined)) as
