@@ -81,22 +81,28 @@ once. (dict "ctx" $ "component" "nats"|"redis")
 {{- $objects := list }}
 {{- range $at }}{{ $objects = append $objects (include "meme-generator.apiPath" .) }}{{ end }}
 {{- $_ := set $record "objects" $objects }}
+{{- /* A namespace of the chart's own that Helm deletes with the release: it goes with an upgrade that no longer makes it. */}}
+{{- $created := and $v.namespaces.create.enabled (ne $ns $ctx.Release.Namespace) (not $v.namespaces.create.keepOnUninstall) }}
+{{- $_ := set $record "namespaceGoes" $created }}
 {{- $_ := set $record "policies" $policies }}
 {{- toJson $record }}
 {{- end }}
 
 {{/*
 The data move this upgrade makes, as JSON, worked out once per render: for each tier the recorded
-layout puts in another namespace than the new one does, the old tier's record with its password
-(base64, from the cluster); the old objects to keep and then delete (none the new release has too);
+layout puts in another namespace than the new one does, or whose move an earlier upgrade began and
+its Job has not ended (pendingMove), the old tier's record (records) and with its password (tiers;
+base64, from the cluster); the old objects to keep and then delete (none the new release has too);
 their NetworkPolicies; the namespace whose pods may still use an old tier (the old app namespace). A move the chart cannot
-carry over (to or from an external tier, another name or Redis mode in the same namespace, a release
-recorded before records existed, or upgrade.moveData off) is listed under refused. An install, and
+carry over (to or from an external tier, another name or Redis mode in the same namespace, out of a
+namespace the chart made and would now delete, a release recorded before records existed, or
+upgrade.moveData off) is listed under refused. An install, and
 `helm template`, which cannot look, move nothing.
 */}}
 {{- define "meme-generator.dataMove" -}}
 {{- if not (hasKey . "memeGeneratorMove") }}
 {{- $tiers := dict }}
+{{- $records := dict }}
 {{- $objects := list }}
 {{- $policies := list }}
 {{- $refused := list }}
@@ -109,9 +115,27 @@ recorded before records existed, or upgrade.moveData off) is listed under refuse
 {{- $now := get $layout $tier }}
 {{- if and $was (ne $was "external") (ne $was $now) }}
 {{- $record := get $recorded (printf "%sRecord" $tier) }}
-{{- $otherNamespace := ne (first (splitList "/" $was)) (first (splitList "/" $now)) }}
-{{- if and $.Values.upgrade.moveData $record (ne $now "external") $otherNamespace }}
-{{- $old := $record | fromJson }}
+{{- $wasNs := first (splitList "/" $was) }}
+{{- $otherNamespace := ne $wasNs (first (splitList "/" $now)) }}
+{{- $old := $record | default "{}" | fromJson }}
+{{- /* The old tier's namespace must outlive the upgrade: one the chart made and no longer makes would go, with it. */}}
+{{- $stays := or (not $old.namespaceGoes) (and $.Values.namespaces.create.enabled (has $wasNs (list $.Values.namespaces.app $.Values.namespaces.messaging $.Values.namespaces.cache))) }}
+{{- if and $.Values.upgrade.moveData $record (ne $now "external") $otherNamespace $stays }}
+{{- $_ := set $records $tier $old }}
+{{- else }}
+{{- $refused = append $refused (printf "%s from %s to %s" $label $was $now) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* A move an earlier upgrade began and whose Job has not ended it (it failed, or never ran): again. */}}
+{{- if $.Values.upgrade.moveData }}
+{{- range $tier, $old := (get $recorded "pendingMove" | default "{}" | fromJson) }}
+{{- if and (not (hasKey $records $tier)) (ne $old.url (get (include "meme-generator.tierRecord" (dict "ctx" $ "component" $tier) | fromJson) "url")) }}
+{{- $_ := set $records $tier $old }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $tier, $old := $records }}
 {{- $password := "" }}
 {{- with $old.secret }}
 {{- $password = get ((lookup "v1" "Secret" .namespace .name).data | default dict) .key }}
@@ -119,10 +143,6 @@ recorded before records existed, or upgrade.moveData off) is listed under refuse
 {{- $_ := set $tiers $tier (merge (dict "password" $password) $old) }}
 {{- $objects = concat $objects $old.objects }}
 {{- $policies = concat $policies $old.policies }}
-{{- else }}
-{{- $refused = append $refused (printf "%s from %s to %s" $label $was $now) }}
-{{- end }}
-{{- end }}
 {{- end }}
 {{- if $tiers }}
 {{- $new := list }}
@@ -138,7 +158,7 @@ recorded before records existed, or upgrade.moveData off) is listed under refuse
 {{- $namespaces = list (get $recorded "app" | default .Release.Namespace) }}
 {{- end }}
 {{- end }}
-{{- $_ := set . "memeGeneratorMove" (dict "tiers" $tiers "objects" $objects "policies" $policies "refused" $refused "namespaces" $namespaces) }}
+{{- $_ := set . "memeGeneratorMove" (dict "tiers" $tiers "records" $records "objects" $objects "policies" $policies "refused" $refused "namespaces" $namespaces) }}
 {{- end }}
 {{- get . "memeGeneratorMove" | toJson }}
 {{- end }}

@@ -65,3 +65,11 @@
 {{- include "meme-generator.np.peer" (dict "namespace" (include "meme-generator.namespace" $c) "c" $c) }}
 {{- end }}
 {{- end }}
+
+{{/* While an upgrade moves NATS or Redis to another namespace: egress to the old ones, which the old revision's pods (selected by the same policy) use until they stop. */}}
+{{- define "meme-generator.np.movedTiers" -}}
+{{- range (include "meme-generator.dataMove" . | fromJson).tiers }}
+- to:
+    {{- toYaml .peers | nindent 4 }}
+{{- end }}
+{{- end }}

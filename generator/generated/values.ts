@@ -747,7 +747,7 @@ export interface Values {
      */
     apiServer: {
       /**
-       * The API server as NetworkPolicy peers; empty allows no traffic to it.
+       * The API server as NetworkPolicy peers; empty allows the frontend no traffic to it (the Jobs of an upgrade's data move, which need it, may then reach any address on these ports).
        */
       peers: NetworkPolicyPeer[];
       /**
@@ -767,7 +767,7 @@ export interface Values {
      */
     moveData: boolean;
     /**
-     * Seconds the data move waits for the pods of the old revision to stop using the old tiers before it moves what they left.
+     * Seconds the data move waits for the pods of the old revision to stop using the old tiers (the workers' grace is 60 s); pods still using them after this stop the move, which leaves the old tiers as they are. The move Job's deadline is this plus 120 s: give helm upgrade a --timeout above it (the default 5m suits the default wait).
      */
     moveWaitSeconds: number;
     /**

@@ -8,6 +8,7 @@
 import { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { Redis } from "ioredis";
 import { setTimeout as sleep } from "node:timers/promises";
+import { keys, RECENT_MAX } from "../shared/contract.js";
 import { readEnv } from "../shared/env.js";
 import { Kube, kubeAccess } from "../shared/kube.js";
 import { createLogger } from "../shared/log.js";
@@ -28,40 +29,79 @@ export interface CacheCopy {
 }
 
 /**
- * Copies every key of `from` that `to` lacks, with its remaining time to live (DUMP and RESTORE, so
- * any type). A key `to` has already is newer there (written since the upgrade) and stays; a list both
- * have (the wall of recent memes) gets the old entries it lacks appended, oldest last.
+ * Copies every key of `from` that `to` lacks, with its remaining time to live, by type (strings,
+ * hashes, sets and sorted sets as their values; DUMP and RESTORE carry the producer's RDB version, which
+ * an older Redis refuses, so they serve only for other types). A key `to` has already is newer there
+ * (written since the upgrade) and stays; a list both have (the wall of recent memes) gets the old
+ * entries it lacks appended, oldest last, and the wall stays at RECENT_MAX.
  */
 export async function copyCache(from: Redis, to: Redis): Promise<CacheCopy> {
   const result: CacheCopy = { copied: 0, present: 0, merged: 0, expired: 0 };
   let cursor = "0";
   do {
-    const [next, found] = await from.scan(cursor, "COUNT", 500);
-    cursor = next;
+    const [next, found] = await from.scanBuffer(cursor, "COUNT", 500);
+    cursor = String(next);
     for (const key of found) {
-      const [type, ttl, dump] = await Promise.all([from.type(key), from.pttl(key), from.dumpBuffer(key)]);
-      if (dump === null || ttl === -2) {
+      const [type, ttl] = await Promise.all([from.type(key), from.pttl(key)]);
+      if (type === "none" || ttl === -2) {
         result.expired++;
         continue;
       }
       if (type === "list" && (await to.exists(key)) === 1) {
-        const [had, old] = await Promise.all([to.lrange(key, 0, -1), from.lrange(key, 0, -1)]);
-        const missing = old.filter((item) => !had.includes(item));
+        const [had, old] = await Promise.all([to.lrangeBuffer(key, 0, -1), from.lrangeBuffer(key, 0, -1)]);
+        const missing = old.filter((item) => !had.some((h) => h.equals(item)));
         if (missing.length > 0) await to.rpush(key, ...missing);
+        if (key.toString() === keys.recent) await to.ltrim(key, 0, RECENT_MAX - 1);
         result.merged++;
         continue;
       }
-      try {
-        // ttl -1: the key never expires; RESTORE takes 0 for that.
-        await to.restore(key, Math.max(ttl, 0), dump);
-        result.copied++;
-      } catch (error) {
-        if (!(error instanceof Error && /BUSYKEY/.test(error.message))) throw error;
-        result.present++;
-      }
+      const copied = await copyKey(from, to, key, type, ttl);
+      if (copied === undefined) result.expired++;
+      else if (copied) result.copied++;
+      else result.present++;
     }
   } while (cursor !== "0");
   return result;
+}
+
+/** One key of `type` into `to` unless it has one: true copied, false present, undefined gone meanwhile. */
+async function copyKey(from: Redis, to: Redis, key: Buffer, type: string, ttl: number): Promise<boolean | undefined> {
+  const expiry = ttl > 0 ? (["PX", ttl] as const) : ([] as const);
+  if (type === "string") {
+    const value = await from.getBuffer(key);
+    if (value === null) return undefined;
+    // NX: only where the new Redis has nothing of that name, in one command.
+    return (await to.set(key, value, ...(expiry as ["PX", number]), "NX")) === "OK";
+  }
+  if ((await to.exists(key)) === 1) return false;
+  if (type === "hash") {
+    const value = await from.hgetallBuffer(key);
+    if (Object.keys(value).length === 0) return undefined;
+    await to.hset(key, value);
+  } else if (type === "list") {
+    const value = await from.lrangeBuffer(key, 0, -1);
+    if (value.length === 0) return undefined;
+    await to.rpush(key, ...value);
+  } else if (type === "set") {
+    const value = await from.smembersBuffer(key);
+    if (value.length === 0) return undefined;
+    await to.sadd(key, ...value);
+  } else if (type === "zset") {
+    const value = await from.zrangeBuffer(key, 0, -1, "WITHSCORES");
+    if (value.length === 0) return undefined;
+    await to.zadd(key, ...value.map((v, i) => (i % 2 === 0 ? (value[i + 1] as Buffer).toString() : (value[i - 1] as Buffer))));
+  } else {
+    const dump = await from.dumpBuffer(key);
+    if (dump === null) return undefined;
+    try {
+      await to.restore(key, 0, dump);
+    } catch (error) {
+      if (error instanceof Error && /BUSYKEY/.test(error.message)) return false;
+      throw error;
+    }
+  }
+  if (ttl > 0) await to.pexpire(key, ttl);
+  return true;
 }
 
 /**
@@ -155,20 +195,28 @@ export async function keepOldTiers(env: NodeJS.ProcessEnv = process.env, kube = 
 
 export interface MoveReport {
   waitedSeconds: number;
-  /** Pods still using the old tiers when the wait ended (none, unless MOVE_WAIT ran out). */
-  stragglers: string[];
   cache?: CacheCopy;
   moved?: number;
   removed: string[];
 }
 
-/** After the upgrade: wait for the old tiers' clients to go, copy the cache, move the queue, delete the old objects. */
+/**
+ * After the upgrade: wait for the old revision's pods to stop, copy the cache, move the queue, delete
+ * the old objects. Pods that still use an old tier after MOVE_WAIT stop the move before it begins.
+ */
 export async function moveData(env: NodeJS.ProcessEnv = process.env, kube = new Kube(kubeAccess(env))): Promise<MoveReport> {
   const v = readEnv(variables, env);
   const log = createLogger(v.LOG_LEVEL, "move-data");
   const objects = stringList("MOVE_OBJECTS", v.MOVE_OBJECTS);
   const namespaces = stringList("MOVE_NAMESPACES", v.MOVE_NAMESPACES);
-  const endpoints = { ...(v.MOVE_FROM_NATS_URL ? { nats: v.MOVE_FROM_NATS_URL } : {}), ...(v.MOVE_FROM_REDIS_URL ? { redis: v.MOVE_FROM_REDIS_URL } : {}) };
+  const endpoints: { nats?: string; redis?: string } = { ...(v.MOVE_FROM_NATS_URL ? { nats: v.MOVE_FROM_NATS_URL } : {}), ...(v.MOVE_FROM_REDIS_URL ? { redis: v.MOVE_FROM_REDIS_URL } : {}) };
+  // An old tier whose workload is gone (an upgrade ran without the hooks that keep it) has nothing left to move.
+  for (const [tier, workload] of [["nats", v.MOVE_FROM_NATS_OBJECT], ["redis", v.MOVE_FROM_REDIS_OBJECT]] as const) {
+    if (endpoints[tier] && workload && !(await kube.find(workload))) {
+      log.warn({ workload }, `the old ${tier === "nats" ? "NATS" : "Redis"} is gone (${workload}): nothing of it to move`);
+      endpoints[tier] = undefined;
+    }
+  }
 
   // A pod of the old revision may still be finishing what it holds: it writes to the old tiers until it stops.
   const started = Date.now();
@@ -180,8 +228,9 @@ export async function moveData(env: NodeJS.ProcessEnv = process.env, kube = new 
     await sleep(1000);
   }
   const waitedSeconds = (Date.now() - started) / 1000;
-  if (stragglers.length > 0) log.warn({ stragglers }, `still using the old tiers after ${v.MOVE_WAIT} s; moving what they left`);
-  const report: MoveReport = { waitedSeconds, stragglers, removed: [] };
+  // Moving while they still write would lose what they write after: nothing moves, nothing is deleted.
+  if (stragglers.length > 0) throw new MoveError(`${stragglers.join(", ")} still use the old tiers after ${v.MOVE_WAIT} s: nothing moved and the old tiers stay; once they have stopped, run the same helm upgrade again`);
+  const report: MoveReport = { waitedSeconds, removed: [] };
 
   if (endpoints.redis) {
     const from = connectRedis(endpoints.redis, v.MOVE_FROM_REDIS_PASSWORD, "meme-generator-move-data");
@@ -215,6 +264,8 @@ export async function moveData(env: NodeJS.ProcessEnv = process.env, kube = new 
 
   for (const path of objects) if (await kube.delete(path)) report.removed.push(path);
   log.info({ removed: report.removed }, `removed ${report.removed.length} objects of the old tiers`);
+  // Done: the next upgrade has nothing to move again.
+  if (v.MOVE_LAYOUT) await kube.patch(v.MOVE_LAYOUT, { data: { pendingMove: null } });
   return report;
 }
 

@@ -93,12 +93,15 @@ export const move = {
   MOVE_FROM_STREAM: string("The old NATS's request stream.", queueNames.stream, name),
   MOVE_FROM_REDIS_URL: string("The old Redis, when the upgrade moves Redis; empty: Redis stays.", "", { re: /^(rediss?:\/\/\S+)?$/, rule: "must be a redis:// or rediss:// URL, or empty" }),
   MOVE_FROM_REDIS_PASSWORD: string("The old Redis's password; empty for none.", ""),
+  MOVE_FROM_NATS_OBJECT: string("API path of the old NATS's workload: when it is gone, so is its data, and there is nothing to move.", ""),
+  MOVE_FROM_REDIS_OBJECT: string("API path of the old Redis's workload (StatefulSet or Redis resource), likewise.", ""),
+  MOVE_LAYOUT: string("API path of the release's layout ConfigMap, whose pendingMove the move removes once done; empty: none.", ""),
   MOVE_OBJECTS: string("The old tiers' objects, as a JSON list of API paths: kept through the upgrade, deleted after the move.", "[]", paths),
   MOVE_POLICIES: string("The old tiers' NetworkPolicies, as a JSON list of API paths: each admits MOVE_PEER before the upgrade.", "[]", paths),
   MOVE_PEER: string("The NetworkPolicy peer (JSON) that selects the move's own pods.", "{}", { re: /^\{.*\}$/s, rule: "must be a JSON object" }),
   MOVE_NAMESPACES: string("Namespaces whose pods are waited for, as a JSON list: none may still use an old tier when the move begins.", "[]", paths),
   MOVE_PODS: string("Label selector of those pods (the release's).", "", selector),
-  MOVE_WAIT: integer("Seconds to wait for the pods of the old revision to stop before moving what they left (the chart sets upgrade.moveWaitSeconds).", 180, 0, 3600),
+  MOVE_WAIT: integer("Seconds to wait for the pods of the old revision to stop using the old tiers; pods still using one after it stop the move (the chart sets upgrade.moveWaitSeconds).", 120, 0, 3600),
 };
 
 export const groups = { common, nats, queue, redis, service, worker, frontend, scalingView, smoke, move } as const;

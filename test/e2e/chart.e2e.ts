@@ -2,11 +2,12 @@
 // Pod Security `restricted` enforced and warned on every namespace we use):
 // every profile installs with Helm 3 and Helm 4, what `helm template` renders
 // passes `kubectl apply --dry-run=server --validate=strict` without a warning,
-// an upgrade from the default profile to the demo profile (which the chart stops until told that NATS
-// and Redis may move) and every uninstall
+// an upgrade from the default profile to the demo profile (whose data move the API server accepts, and
+// which the chart stops, with the move off, until told that NATS and Redis may go) and every uninstall
 // are clean, and only what the chart marks to keep remains.
 import t, { type Test } from "tap";
 import { repoPath } from "../../generator/schema.js";
+import { undeclaredEnv } from "../chart/env-contract.js";
 import { apis, Cluster, describe, parse, profileArgs, release, succeeded, type Helm, type Ref, withCrds } from "./cluster.js";
 
 async function suite(crds: string): Promise<void> {
@@ -85,12 +86,24 @@ async function suite(crds: string): Promise<void> {
       });
       await t.test("upgrade from the default profile to the demo profile", async (t) => {
         const before = await deploy(t, which, "install", "default", "meme-demo");
-        // The demo profile puts NATS and Redis in namespaces of their own: the chart stops the upgrade first.
-        const refused = await helm(which, ["upgrade", release, repoPath("chart"), "-n", "meme-demo", "--no-hooks", ...profileArgs("demo")]);
-        t.not(refused.code, 0, `${which} upgrade to demo stops without upgrade.allowDataTierMove`);
+        // The demo profile puts NATS and Redis in namespaces of their own. Helm renders the data move only
+        // where it can look: a server-side dry run shows its hooks, which the API server must take as they are.
+        const dry = await helm(which, ["upgrade", release, repoPath("chart"), "-n", "meme-demo", "--dry-run=server", ...profileArgs("demo")]);
+        succeeded(t, dry, `${which} upgrade --dry-run=server to demo`);
+        const hooks = parse(dry.stdout.slice(dry.stdout.indexOf("HOOKS:") + "HOOKS:".length, dry.stdout.indexOf("MANIFEST:"))).filter((o) => o.metadata.name.startsWith("meme-generator-move-data"));
+        t.same(describe(hooks), ["Job/meme-demo/meme-generator-move-data-keep", "Job/meme-demo/meme-generator-move-data-run", "NetworkPolicy/meme-demo/meme-generator-move-data", "Role/meme-demo/meme-generator-move-data", "RoleBinding/meme-demo/meme-generator-move-data", "Secret/meme-demo/meme-generator-move-data", "ServiceAccount/meme-demo/meme-generator-move-data"], "the data move's hooks: its account, Role, Secret, NetworkPolicy and two Jobs");
+        const env = undeclaredEnv(hooks as Parameters<typeof undeclaredEnv>[0]);
+        t.same(env.problems, [], `the Jobs set only variables move-data reads (${env.checked} checked)`);
+        const hooksYaml = hooks.map((o) => JSON.stringify(o)).join("\n---\n");
+        const hookRun = await cluster.kubectl(["apply", "--server-side", "--dry-run=server", "--validate=strict", "-f", "-"], hooksYaml);
+        succeeded(t, hookRun, "the hooks pass a strict server-side dry run");
+        t.equal(hookRun.stderr.trim(), "", "without a warning");
+        // With upgrade.moveData off the chart stops the upgrade first.
+        const refused = await helm(which, ["upgrade", release, repoPath("chart"), "-n", "meme-demo", "--no-hooks", ...profileArgs("demo"), "--set", "upgrade.moveData=false"]);
+        t.not(refused.code, 0, `${which} upgrade to demo with upgrade.moveData=false stops without upgrade.allowDataTierMove`);
         t.match(refused.stderr, /this upgrade moves NATS from meme-demo\/meme-generator-nats to messaging\/nats and Redis from meme-demo\/meme-generator-redis \(standalone\) to cache\/redis \(operator\)/, "and says what would move");
         t.same(await cluster.present(before), describe(before), "the release is untouched");
-        const after = await deploy(t, which, "upgrade", "demo", "meme-demo", ["--set", "upgrade.allowDataTierMove=true"]);
+        const after = await deploy(t, which, "upgrade", "demo", "meme-demo", ["--set", "upgrade.moveData=false", "--set", "upgrade.allowDataTierMove=true"]);
         const gone = describe(before).filter((name) => !describe(after).includes(name));
         t.same(await cluster.present(before.filter((o) => gone.includes(describe([o])[0] ?? ""))), [], `the upgrade removed what demo no longer has (${gone.length} objects)`);
         await uninstall(t, which, "meme-demo", after);

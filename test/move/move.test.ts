@@ -44,6 +44,32 @@ t.test("the old Redis's keys go to the new one with their time to live; the new 
   t.same(await to.lrange("meme:recent", 0, -1), ["9", "3", "2", "1"], "the wall has each id once");
 });
 
+t.test("hashes, sets and sorted sets copy by value, the wall stays at its length", async (t) => {
+  const [a, b] = [await startRedis(t), await startRedis(t)];
+  const from = new Redis(a.clientUrl);
+  const to = new Redis(b.clientUrl);
+  t.teardown(() => {
+    from.disconnect();
+    to.disconnect();
+  });
+  await from.hset("h", { a: "1", b: Buffer.from([0, 255]) });
+  await from.pexpire("h", 60_000);
+  await from.sadd("s", "x", "y");
+  await from.zadd("z", 2, "two", 1, "one");
+  await from.xadd("stream", "*", "f", "v");
+  await from.rpush("meme:recent", ...Array.from({ length: 100 }, (_, i) => `old-${i}`));
+  await to.rpush("meme:recent", "new-0");
+  t.same(await copyCache(from, to), { copied: 4, present: 0, merged: 1, expired: 0 });
+  t.same(await to.hgetallBuffer("h"), { a: Buffer.from("1"), b: Buffer.from([0, 255]) }, "the hash, bytes and all");
+  t.ok((await to.pttl("h")) > 50_000, "with its time to live");
+  t.same((await to.smembers("s")).sort(), ["x", "y"], "the set");
+  t.same(await to.zrange("z", 0, -1, "WITHSCORES"), ["one", "1", "two", "2"], "the sorted set with its scores");
+  t.equal(await to.xlen("stream"), 1, "a stream by DUMP and RESTORE");
+  const wall = await to.lrange("meme:recent", 0, -1);
+  t.equal(wall.length, 100, "the wall keeps RECENT_MAX entries");
+  t.same(wall.slice(0, 2), ["new-0", "old-0"], "the newest first");
+});
+
 for (const flavour of natsFlavours) t.test(`the old stream's requests move to the new stream under their ids, and leave the old one (${flavour})`, async (t) => {
   const [a, b] = [await startNats(t, flavour), await startNats(t, flavour)];
   for (const server of [a, b]) await provision({ ...quiet, NATS_URL: server.url, NATS_PASSWORD: server.auth?.passwords.provisioner ?? "" });
@@ -106,6 +132,8 @@ t.test("keep and move through the Kubernetes API: the old objects kept, the poli
   kube.put(sts, { metadata: { name: "old-redis" } });
   kube.put(np, { metadata: { name: "old-nats" }, spec: { ingress: [{ from: [{ podSelector: {} }] }] } } as never);
   kube.serve(pods);
+  const cms = "/api/v1/namespaces/app/configmaps";
+  kube.put(cms, { metadata: { name: "r-layout" }, data: { nats: "new/nats", pendingMove: "{}" } } as never);
   const client = new Kube(kubeAccess({ KUBECONFIG: kube.kubeconfig("app") }));
   const peer = { podSelector: { matchLabels: { "app.kubernetes.io/component": "move-data" } } };
   const base = { ...quiet, MOVE_OBJECTS: JSON.stringify([`${sts}/old-nats`, `${sts}/old-redis`, `${sts}/never-there`]), MOVE_POLICIES: JSON.stringify([`${np}/old-nats`]), MOVE_PEER: JSON.stringify(peer) };
@@ -143,19 +171,29 @@ t.test("keep and move through the Kubernetes API: the old objects kept, the poli
     NATS_PASSWORD: newNats.auth?.passwords.frontend ?? "",
     REDIS_URL: newRedis.url,
     REDIS_PASSWORD: newRedis.password,
+    MOVE_FROM_NATS_OBJECT: `${sts}/old-nats`,
+    MOVE_FROM_REDIS_OBJECT: `${sts}/old-redis`,
+    MOVE_LAYOUT: `${cms}/r-layout`,
   };
   const report = await moveData(env, client);
   t.ok(report.waitedSeconds >= 1, `it waited for the old pod to stop (${report.waitedSeconds.toFixed(1)} s)`);
-  t.same(report.stragglers, [], "none left");
   t.match(report, { cache: { copied: 1 }, moved: 1, removed: [`${sts}/old-nats`, `${sts}/old-redis`] }, "copied, moved, removed");
   t.equal(await client.find(`${sts}/old-nats`), undefined, "the old objects are gone");
+  t.same((await client.get<{ data: Record<string, string> }>(`${cms}/r-layout`)).data, { nats: "new/nats" }, "the layout's pendingMove is cleared, the rest kept");
   const check = new Redis(newRedis.clientUrl);
   t.teardown(() => check.disconnect());
   t.equal(await check.get("meme:req:1"), "queued", "the new Redis has the record");
 
+  // A move run again after an upgrade without its hooks: the old tiers' workloads are gone, so is their data.
+  const again = await moveData({ ...env, MOVE_WAIT: "0" }, client);
+  t.same(again, { waitedSeconds: again.waitedSeconds, removed: [] }, "nothing to copy, move or remove");
+
   kube.put(pods, straggler);
-  const late = await moveData({ ...env, MOVE_WAIT: "1", MOVE_OBJECTS: "[]" }, client);
-  t.same(late.stragglers, ["app/frontend-old"], "a pod that does not stop within MOVE_WAIT is named, and the move goes on");
+  kube.put(sts, { metadata: { name: "old-nats" } });
+  await jetstream(nc).publish("meme.request", "{}", { msgID: "m2" });
+  await t.rejects(moveData({ ...env, MOVE_WAIT: "1" }, client), { name: "MoveError", message: /^app\/frontend-old still use the old tiers after 1 s: nothing moved and the old tiers stay/ }, "a pod that does not stop within MOVE_WAIT stops the move");
+  t.ok(await client.find(`${sts}/old-nats`), "the old objects stay");
+  t.equal((await (await jetstreamManager(nc)).streams.info("MEMES")).state.messages, 1, "the old stream keeps its request");
   await t.rejects(keepOldTiers({ ...base, MOVE_OBJECTS: "[1]" }, client), { name: "MoveError", message: /MOVE_OBJECTS must be a JSON list of strings/ });
 });
 

@@ -463,6 +463,64 @@ async function suite(crds: string): Promise<void> {
     return { objects, namespaces };
   };
 
+  /**
+   * The defaults' release, upgraded to demo while memes arrive at 1/s: NATS and Redis move to the
+   * namespaces messaging and cache. The old workers stop first, so requests wait in the old stream when
+   * the upgrade comes; the move Job must carry them and the old Redis's records over. Returns the
+   * namespaces of the upgraded release.
+   */
+  const moveToDemo = async (t: Test): Promise<string[]> => {
+    const ip = await clusterIP(c, "meme-generator-frontend", "meme-generator");
+    const args = ["upgrade", release, repoPath("chart"), "-n", "meme-generator", "--wait", "--wait-for-jobs", "--timeout", "10m", ...profileArgs("demo"), ...values.flatMap((v) => ["-f", v]), ...demoArgs];
+    let upgraded: { code: number; stderr: string; seconds: number } | undefined;
+    // At the fifth meme the old workers stop; 8 s later the upgrade begins; the memes go on until 10 s after it returned (at most 180).
+    const stop = new AbortController();
+    const faults = new Map<number, () => Promise<void>>([
+      [
+        5,
+        async () => {
+          await c.kubectl(["scale", "deployment/meme-generator-backend", "-n", "meme-generator", "--replicas=0"]);
+          await sleep(8000);
+          const started = Date.now();
+          const result = await c.helm("helm4", args);
+          upgraded = { code: result.code, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+          await sleep(10_000);
+          stop.abort();
+        },
+      ],
+    ]);
+    const paced = await pacedMemes(`http://${ip}`, 180, 1, faults, stop.signal);
+    t.comment(`${paced.sent} memes at 1/s through helm upgrade to demo (${upgraded?.seconds.toFixed(1)} s): ${paced.accepted} accepted (${paced.resubmitted} refusals sent again), ${paced.done} done, failed ${JSON.stringify(paced.failed)}; not final: ${JSON.stringify(paced.lostStates)}`);
+    t.equal(upgraded?.code, 0, `helm4 upgrade --wait to demo succeeded ${upgraded?.stderr.trim() ?? ""}`);
+    noneLost(t, paced, paced.sent);
+    // The memes made before the upgrade are asked for only after it, through the new frontends: each is
+    // done only if its result was copied to the new Redis; those accepted after the old workers stopped
+    // only if their requests moved to the new stream (no old worker ran again).
+    t.same(paced.failed, {}, "none failed");
+    t.equal(paced.done, paced.accepted, "every meme done");
+    // What the move did, as the Job's pod that succeeded logged it (the Job stays an hour after it ends).
+    const moverPods = await c.get<{ items: Pod[] }>(["pods", "-n", "meme-generator", "-l", "batch.kubernetes.io/job-name=meme-generator-move-data-run", "--field-selector", "status.phase=Succeeded"]);
+    const mover = moverPods.items[0]?.metadata.name ?? "none succeeded";
+    const log = (await c.kubectl(["logs", mover, "-n", "meme-generator"])).stdout;
+    const lines = log.split("\n").flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    const moved = lines.find((l) => typeof l.moved === "number")?.moved as number | undefined;
+    const copied = lines.find((l) => typeof l.copied === "number")?.copied as number | undefined;
+    t.comment(`the move Job: ${lines.map((l) => l.msg).join("; ")}`);
+    t.ok((moved ?? 0) > 0, `the requests waiting in the old stream moved to the new one (${moved})`);
+    t.ok((copied ?? 0) > 0, `the old Redis's keys were copied to the new one (${copied}; pod ${mover})`);
+    const left = await c.kubectl(["get", "statefulsets,services,secrets,configmaps,networkpolicies,serviceaccounts,roles", "-n", "meme-generator", "-o", "name"]);
+    const old = left.stdout.split("\n").filter((n) => /\/meme-generator-(nats|redis|move-data)/.test(n));
+    t.same(old, [], "the old NATS and Redis and the move's account, Role and Secret are gone");
+    const objects = parse((await c.helm("helm4", ["get", "manifest", release, "-n", "meme-generator"])).stdout);
+    return [...new Set(objects.map((o) => o.metadata.namespace ?? "meme-generator"))];
+  };
+
   const uninstall = async (t: Test, which: Helm, namespace: string, namespaces: string[]) => {
     succeeded(t, await c.helm(which, ["uninstall", release, "-n", namespace, "--wait", "--timeout", "3m"]), `${which} uninstall --wait`);
     for (const ns of namespaces) {
@@ -687,9 +745,20 @@ async function suite(crds: string): Promise<void> {
     }
   });
 
-  await t.test("helm4: the defaults on the real node", async (t) => {
-    const installed = await install(t, "helm4", "default", "meme-default");
-    if (installed) await uninstall(t, "helm4", "meme-default", installed.namespaces);
+  // In the namespace the demo profile gives the frontend and the workers, as someone who tries the
+  // defaults first and then follows the guide would have it.
+  await t.test("helm4: the defaults on the real node, then an upgrade to demo that carries the queue and the cache over", async (t) => {
+    const installed = await install(t, "helm4", "default", "meme-generator");
+    if (!installed) return;
+    let namespaces = installed.namespaces;
+    try {
+      await t.test("helm upgrade to demo under a paced stream: the requests queued in the old NATS and the memes in the old Redis arrive, none lost", async (t) => {
+        namespaces = await moveToDemo(t);
+      });
+    } finally {
+      if (t.counts.fail > 0) node.keepLogs(repoPath(".artifacts/e2e/node"));
+      await uninstall(t, "helm4", "meme-generator", [...new Set([...namespaces, ...installed.namespaces])]);
+    }
   });
 
   // Last: its three NATS servers and six workers are the most the node holds at once.
