@@ -91,7 +91,7 @@ async function suite(crds: string): Promise<void> {
         const dry = await helm(which, ["upgrade", release, repoPath("chart"), "-n", "meme-demo", "--dry-run=server", ...profileArgs("demo")]);
         succeeded(t, dry, `${which} upgrade --dry-run=server to demo`);
         const hooks = parse(dry.stdout.slice(dry.stdout.indexOf("HOOKS:") + "HOOKS:".length, dry.stdout.indexOf("MANIFEST:"))).filter((o) => o.metadata.name.startsWith("meme-generator-move-data"));
-        t.same(describe(hooks), ["Job/meme-demo/meme-generator-move-data-keep", "Job/meme-demo/meme-generator-move-data-run", "NetworkPolicy/meme-demo/meme-generator-move-data", "Role/meme-demo/meme-generator-move-data", "RoleBinding/meme-demo/meme-generator-move-data", "Secret/meme-demo/meme-generator-move-data", "ServiceAccount/meme-demo/meme-generator-move-data"], "the data move's hooks: its account, Role, Secret, NetworkPolicy and two Jobs");
+        t.same(describe(hooks), ["Job/meme-demo/meme-generator-move-data-keep", "Job/meme-demo/meme-generator-move-data-run", "NetworkPolicy/meme-demo/meme-generator-move-data", ...["keep", "layout", "move"].flatMap((r) => [`Role/meme-demo/meme-generator-move-data-${r}`, `RoleBinding/meme-demo/meme-generator-move-data-${r}`]).sort(), "Secret/meme-demo/meme-generator-move-data", "ServiceAccount/meme-demo/meme-generator-move-data"], "the data move's hooks: its account, a Role for each Job and one for the layout, a Secret, a NetworkPolicy and two Jobs");
         const env = undeclaredEnv(hooks as Parameters<typeof undeclaredEnv>[0]);
         t.same(env.problems, [], `the Jobs set only variables move-data reads (${env.checked} checked)`);
         const hooksYaml = hooks.map((o) => JSON.stringify(o)).join("\n---\n");
