@@ -7,11 +7,12 @@ import { copyCache, keepOldTiers, moveData, moveDataCommand, moveQueue, oldClien
 import { provision } from "../../src/provision/provision.js";
 import { Kube, kubeAccess } from "../../src/shared/kube.js";
 import { FakeKube } from "../harness/fake-kube.js";
-import { natsFlavours, startNats, startRedis } from "../harness/servers.js";
+import { natsFlavours, startNats, startRedis, type Teardown } from "../harness/servers.js";
 
 const quiet = { LOG_LEVEL: "silent" };
 
-t.test("the old Redis's keys go to the new one with their time to live; the new one's own keys stay; the wall merges", async (t) => {
+/** An old and a new Redis of this test's own, and a client of each. */
+async function twoRedis(t: Teardown) {
   const [a, b] = [await startRedis(t), await startRedis(t)];
   const from = new Redis(a.clientUrl);
   const to = new Redis(b.clientUrl);
@@ -19,6 +20,11 @@ t.test("the old Redis's keys go to the new one with their time to live; the new 
     from.disconnect();
     to.disconnect();
   });
+  return { from, to };
+}
+
+t.test("the old Redis's keys go to the new one with their time to live; the new one's own keys stay; the wall merges", async (t) => {
+  const { from, to } = await twoRedis(t);
   const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x10]);
   await from.set("meme:req:1", '{"status":"queued"}', "EX", 3600);
   await from.set("meme:res:2", '{"status":"done"}', "EX", 600);
@@ -45,13 +51,7 @@ t.test("the old Redis's keys go to the new one with their time to live; the new 
 });
 
 t.test("hashes, sets and sorted sets copy by value, the wall stays at its length", async (t) => {
-  const [a, b] = [await startRedis(t), await startRedis(t)];
-  const from = new Redis(a.clientUrl);
-  const to = new Redis(b.clientUrl);
-  t.teardown(() => {
-    from.disconnect();
-    to.disconnect();
-  });
+  const { from, to } = await twoRedis(t);
   await from.hset("h", { a: "1", b: Buffer.from([0, 255]) });
   await from.pexpire("h", 60_000);
   await from.sadd("s", "x", "y");

@@ -523,6 +523,16 @@ async function suite(crds: string): Promise<void> {
 
   const uninstall = async (t: Test, which: Helm, namespace: string, namespaces: string[]) => {
     succeeded(t, await c.helm(which, ["uninstall", release, "-n", namespace, "--wait", "--timeout", "3m"]), `${which} uninstall --wait`);
+    // Helm waits for the workloads to go, not their pods: a worker stops within its grace (60 s), and
+    // the next install in the same namespace must find none of them. Finished Jobs' pods do not count.
+    let running: string[] = [];
+    const pods = async () =>
+      (await Promise.all(namespaces.map(async (ns) => (await c.get<{ items: Pod[] }>(["pods", "-n", ns, "-l", `app.kubernetes.io/instance=${release}`])).items)))
+        .flat()
+        .filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed")
+        .map((p) => `${p.metadata.namespace ?? ""}/${p.metadata.name}`);
+    const stopped = await eventually(async () => (running = await pods()).length === 0, { timeout: 180_000, interval: 1000 }).catch(() => false);
+    t.ok(stopped, `every pod of the release has stopped${running.length ? ` (still: ${running.join(", ")})` : ""}`);
     for (const ns of namespaces) {
       for (const claim of (await c.get<{ items: (Ref & { spec: { volumeName?: string } })[] }>(["pvc", "-n", ns])).items) {
         await c.kubectl(["delete", "pvc", claim.metadata.name, "-n", ns, "--wait"]);
